@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// ListCmd is `hako list`.
+type ListCmd struct {
+	Format string `short:"f" enum:"table,json" default:"table" help:"Output format: table or json."`
+	Quiet  bool   `short:"q" help:"Print only the IDs."`
+}
+
+func (c *ListCmd) Run(g *Globals) error {
+	s, err := g.store()
+	if err != nil {
+		return err
+	}
+	cs, err := s.List()
+	if err != nil {
+		return err
+	}
+	if c.Quiet {
+		for _, ct := range cs {
+			fmt.Println(ct.State.ID)
+		}
+		return nil
+	}
+	if c.Format == "json" {
+		type entry struct {
+			OCIVersion  string            `json:"ociVersion"`
+			ID          string            `json:"id"`
+			Pid         int               `json:"pid"`
+			Status      string            `json:"status"`
+			Bundle      string            `json:"bundle"`
+			Rootfs      string            `json:"rootfs"`
+			Created     time.Time         `json:"created"`
+			Owner       string            `json:"owner"`
+			Annotations map[string]string `json:"annotations,omitempty"`
+		}
+		out := make([]entry, 0, len(cs))
+		for _, ct := range cs {
+			st := ct.State
+			out = append(out, entry{st.OCIVersion, st.ID, st.Pid, string(st.Status), st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations})
+		}
+		return json.NewEncoder(os.Stdout).Encode(out)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+	fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
+	for _, ct := range cs {
+		st := ct.State
+		owner := st.Owner
+		if owner == "" {
+			owner = "root"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", st.ID, st.Pid, st.Status, st.Bundle, st.Created.Format(time.RFC3339Nano), owner)
+	}
+	return w.Flush()
+}

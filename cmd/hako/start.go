@@ -1,0 +1,19 @@
+package main
+
+// StartCmd is `hako start`.
+type StartCmd struct {
+	ID string `arg:"" help:"Container ID."`
+}
+
+func (c *StartCmd) Run(g *Globals) error {
+	s, err := g.store()
+	if err != nil {
+		return err
+	}
+	ct, err := s.Open(c.ID)
+	if err != nil {
+		return err
+	}
+	defer ct.Close()
+	return ct.Start()
+}

@@ -1,0 +1,419 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/containerinit"
+	"github.com/hako-runtime/hako/hooks"
+	"github.com/hako-runtime/hako/nsexec"
+	"github.com/hako-runtime/hako/spec"
+	"github.com/hako-runtime/hako/syncmsg"
+)
+
+// CreateOptions are the flags of `hako create`.
+type CreateOptions struct {
+	ID            string
+	Bundle        string // default: the current directory
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	NoPivot       bool
+	NoNewKeyring  bool
+	// Stdio of the container; nil means the caller's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Create makes a container up to the point where only the user's program
+// is left to start. On success the container is returned locked; on
+// failure nothing is left behind: no state directory and no process.
+func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
+	if err := spec.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle := o.Bundle
+	if bundle == "" {
+		bundle = "."
+	}
+	bundle, err = filepath.Abs(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
+	}
+	sp, err := spec.Load(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Validate(sp, bundle); err != nil {
+		return nil, err
+	}
+	if sp.Process == nil {
+		return nil, errors.New("config.json: process is required to create a container")
+	}
+	if o.ConsoleSocket != "" || sp.Process.Terminal {
+		return nil, errors.New("process.terminal and --console-socket are not supported yet")
+	}
+	rootfs := sp.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+
+	if err := os.MkdirAll(s.Root, stateDirMode); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
+	}
+	dir := s.dir(o.ID)
+	if err := os.Mkdir(dir, stateDirMode); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q already exists", o.ID)
+		}
+		return nil, fmt.Errorf("state directory %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir, unix.LOCK_EX)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	c := &Container{store: s, dir: dir, lock: lock}
+	c.State = State{
+		OCIVersion:  specs.Version,
+		ID:          o.ID,
+		Status:      specs.StateCreating,
+		Bundle:      bundle,
+		Rootfs:      rootfs,
+		Annotations: sp.Annotations,
+		Hooks:       sp.Hooks,
+	}
+	if u := os.Geteuid(); u != 0 {
+		c.State.Owner = strconv.Itoa(u)
+	}
+	var initPid int
+	defer func() {
+		if err != nil {
+			if initPid > 0 {
+				unix.Kill(initPid, unix.SIGKILL)
+				var ws unix.WaitStatus
+				unix.Wait4(initPid, &ws, 0, nil)
+			}
+			os.RemoveAll(dir)
+			c.Close()
+		}
+	}()
+	initPid, err = c.spawnInit(sp, o)
+	if err != nil {
+		return nil, err
+	}
+	c.State.Status = specs.StateCreated
+	c.State.Created = time.Now().UTC()
+	if err = c.save(); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err = writePidFile(o.PidFile, initPid); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// spawnInit starts the init, drives it through the namespace and rootfs
+// set-up and returns its pid once it waits for start.
+func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, err error) {
+	boot, userns, err := bootstrapFor(sp)
+	if err != nil {
+		return 0, err
+	}
+	bootMsg, err := boot.Encode()
+	if err != nil {
+		return 0, err
+	}
+
+	// The start socket: the init listens, `hako start` connects. Bound
+	// through /proc/self/fd so that long --root paths fit in sun_path.
+	listenFD, err := c.listenStart()
+	if err != nil {
+		return 0, err
+	}
+	listener := os.NewFile(uintptr(listenFD), startSock)
+	defer listener.Close()
+
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(pair[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(pair[1]), "sync-child")
+	defer parentSock.Close()
+
+	extra := make([]*os.File, 0, o.PreserveFDs+2)
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	extra = append(extra, childSock, listener)
+	syncFD := 3 + o.PreserveFDs
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe",
+		Args: []string{"hako", "init"},
+		Env: []string{
+			nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD),
+			containerinit.EnvStartFD + "=" + strconv.Itoa(syncFD+1),
+		},
+		Stdin:       orDefault(o.Stdin, os.Stdin),
+		Stdout:      orDefault(o.Stdout, os.Stdout),
+		Stderr:      orDefault(o.Stderr, os.Stderr),
+		ExtraFiles:  extra,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		childSock.Close()
+		return 0, fmt.Errorf("start init: %w", err)
+	}
+	childSock.Close()
+	// Until the init's pid is known, a failure must still reap what we
+	// started.
+	reaped := false
+	defer func() {
+		if err != nil && initPid == 0 && !reaped {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	initErr := func(step string, err error) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("container init exited during %s", step)
+		}
+		return err
+	}
+
+	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
+		return 0, fmt.Errorf("send bootstrap to init: %w", err)
+	}
+	for initPid == 0 {
+		m, err := syncmsg.Read(parentSock)
+		if err != nil {
+			return 0, initErr("namespace set-up", err)
+		}
+		switch m.Type {
+		case syncmsg.TypeMap:
+			if err := writeIDMaps(m.Pid, userns); err != nil {
+				return 0, err
+			}
+			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeMapped}); err != nil {
+				return 0, fmt.Errorf("tell init the id maps are written: %w", err)
+			}
+		case syncmsg.TypePid:
+			if boot.Fork {
+				// The intermediate process exits after reporting.
+				cmd.Wait()
+				reaped = true
+			}
+			initPid = m.Pid
+		case syncmsg.TypeError:
+			return 0, errors.New(m.Error)
+		default:
+			return 0, fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+	c.State.Pid = initPid
+	if _, c.State.InitStartTime, err = procStat(initPid); err != nil {
+		return initPid, fmt.Errorf("container init %d: %w", initPid, err)
+	}
+	if boot.Unshare&unix.CLONE_NEWPID != 0 || hasJoin(boot, unix.CLONE_NEWPID) {
+		if c.State.PidNS, err = nsInode(initPid, "pid"); err != nil {
+			return initPid, err
+		}
+	}
+
+	runtimeHooks := sp.Hooks != nil && (len(sp.Hooks.Prestart) > 0 || len(sp.Hooks.CreateRuntime) > 0)
+	cfg := containerinit.Config{
+		Spec:         sp,
+		Rootfs:       c.State.Rootfs,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		PreserveFDs:  o.PreserveFDs,
+		RuntimeHooks: runtimeHooks,
+		State:        c.State.OCIState(),
+	}
+	raw, err := json.Marshal(&cfg)
+	if err != nil {
+		return initPid, err
+	}
+	if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeConfig, Config: raw}); err != nil {
+		return initPid, fmt.Errorf("send config to init: %w", err)
+	}
+	for {
+		m, err := syncmsg.Read(parentSock)
+		if err != nil {
+			return initPid, initErr("rootfs set-up", err)
+		}
+		switch m.Type {
+		case syncmsg.TypeHooks:
+			st, _ := json.Marshal(c.State.OCIState())
+			if err := hooks.Run("prestart", sp.Hooks.Prestart, st); err != nil {
+				return initPid, err
+			}
+			if err := hooks.Run("createRuntime", sp.Hooks.CreateRuntime, st); err != nil {
+				return initPid, err
+			}
+			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeContinue}); err != nil {
+				return initPid, initErr("hooks", err)
+			}
+		case syncmsg.TypeReady:
+			return initPid, nil
+		case syncmsg.TypeError:
+			return initPid, errors.New(m.Error)
+		default:
+			return initPid, fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+}
+
+func orDefault(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func hasJoin(b *nsexec.Bootstrap, typ int) bool {
+	for _, j := range b.Joins {
+		if j.Type == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// sockPath names a file of the state directory through an open fd of it,
+// which keeps the path short enough for a unix socket address.
+func sockPath(dirfd int, name string) string {
+	return "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name
+}
+
+func (c *Container) listenStart() (int, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("start socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: sockPath(c.lock, startSock)}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("bind start socket in %s: %w", c.dir, err)
+	}
+	if err := unix.Listen(fd, 1); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("listen on start socket: %w", err)
+	}
+	return fd, nil
+}
+
+var nsFlags = map[specs.LinuxNamespaceType]int{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// userNS is what the parent needs to map a new user namespace.
+type userNS struct {
+	uidMap, gidMap []specs.LinuxIDMapping
+}
+
+// bootstrapFor turns the config's namespaces into the constructor's
+// instructions.
+func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
+	b := &nsexec.Bootstrap{}
+	var u *userNS
+	if sp.Linux == nil {
+		return b, nil, nil
+	}
+	// A mount namespace is always made: hako never mounts into the
+	// caller's, even when the config leaves it out.
+	newMount := true
+	for i, ns := range sp.Linux.Namespaces {
+		flag, ok := nsFlags[ns.Type]
+		if !ok {
+			return nil, nil, fmt.Errorf("linux.namespaces[%d].type: unknown namespace type %q", i, ns.Type)
+		}
+		if ns.Path != "" {
+			b.Joins = append(b.Joins, nsexec.Join{Type: flag, Path: ns.Path})
+			if ns.Type == specs.MountNamespace {
+				newMount = false
+			}
+			continue
+		}
+		b.Unshare |= uintptr(flag)
+		if ns.Type == specs.UserNamespace {
+			u = &userNS{uidMap: sp.Linux.UIDMappings, gidMap: sp.Linux.GIDMappings}
+		}
+	}
+	if newMount {
+		b.Unshare |= unix.CLONE_NEWNS
+	}
+	if b.Unshare&unix.CLONE_NEWTIME != 0 {
+		for _, clock := range []string{"monotonic", "boottime"} {
+			if off, ok := sp.Linux.TimeOffsets[clock]; ok {
+				b.TimeOffsets = append(b.TimeOffsets, fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs))
+			}
+		}
+	}
+	b.Fork = nsexec.NeedsFork(b.Unshare, b.Joins)
+	return b, u, nil
+}
+
+// writeIDMaps writes the uid and gid maps of a new user namespace. As root
+// the kernel interface takes any mapping.
+func writeIDMaps(pid int, u *userNS) error {
+	if u == nil {
+		return errors.New("init asked for id maps without a new user namespace")
+	}
+	write := func(file string, m []specs.LinuxIDMapping) error {
+		if len(m) == 0 {
+			return nil
+		}
+		var sb strings.Builder
+		for _, e := range m {
+			fmt.Fprintf(&sb, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+		}
+		p := "/proc/" + strconv.Itoa(pid) + "/" + file
+		if err := os.WriteFile(p, []byte(sb.String()), 0); err != nil {
+			return fmt.Errorf("write linux.%sMappings to %s: %w", file[:3], p, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", u.uidMap); err != nil {
+		return err
+	}
+	return write("gid_map", u.gidMap)
+}
+
+// writePidFile writes the pid atomically: clients poll for the file and
+// must never read it half-written.
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pid file %s: %w", path, err)
+	}
+	return nil
+}

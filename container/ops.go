@@ -1,0 +1,188 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/hooks"
+	"github.com/hako-runtime/hako/syncmsg"
+)
+
+func (c *Container) wrongStatus(op string, want ...specs.ContainerState) error {
+	return fmt.Errorf("cannot %s container %q: it is %s (must be %v)", op, c.State.ID, c.State.Status, want)
+}
+
+// Start runs the user's program in a created container. It returns when
+// the program has been exec'd, or with the init's error if it could not be.
+func (c *Container) Start() error {
+	if c.State.Status != specs.StateCreated {
+		return c.wrongStatus("start", specs.StateCreated)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	conn := os.NewFile(uintptr(fd), "start")
+	defer conn.Close()
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: sockPath(c.lock, startSock)}); err != nil {
+		return fmt.Errorf("start container %q: connect to its init: %w", c.State.ID, err)
+	}
+	// From here the container counts as running, whatever happens to us.
+	if err := os.Remove(filepath.Join(c.dir, startSock)); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	// The init closes the connection by exec'ing; it writes only to
+	// report an error.
+	m, err := syncmsg.Read(conn)
+	switch {
+	case err == nil && m.Type == syncmsg.TypeError:
+		return fmt.Errorf("start container %q: %s", c.State.ID, m.Error)
+	case err == nil:
+		return fmt.Errorf("start container %q: unexpected message %q", c.State.ID, m.Type)
+	case !errors.Is(err, io.EOF):
+		return fmt.Errorf("start container %q: %w", c.State.ID, err)
+	}
+	c.State.Status = specs.StateRunning
+	if err := c.save(); err != nil {
+		return err
+	}
+	if c.State.Hooks != nil && len(c.State.Hooks.Poststart) > 0 {
+		st, _ := json.Marshal(c.State.OCIState())
+		if err := hooks.Run("poststart", c.State.Hooks.Poststart, st); err != nil {
+			// runtime-spec: a failed poststart hook stops the container.
+			c.signal(unix.SIGKILL, true)
+			return err
+		}
+	}
+	return nil
+}
+
+// Kill sends sig to the init, or with all to every process of the
+// container.
+func (c *Container) Kill(sig unix.Signal, all bool) error {
+	switch c.State.Status {
+	case specs.StateCreated, specs.StateRunning, StatusPaused:
+	default:
+		return c.wrongStatus("kill", specs.StateCreated, specs.StateRunning)
+	}
+	return c.signal(sig, all)
+}
+
+func (c *Container) signal(sig unix.Signal, all bool) error {
+	if all && c.State.PidNS != 0 {
+		// Every process whose pid namespace is the container's: they
+		// are all descendants of its init.
+		for _, pid := range c.pidsInNamespace() {
+			if pid != c.State.Pid {
+				unix.Kill(pid, sig)
+			}
+		}
+	}
+	fd, err := openProcess(c.State.Pid, c.State.InitStartTime)
+	if err != nil {
+		return fmt.Errorf("kill container %q: %w", c.State.ID, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return fmt.Errorf("kill container %q: %w", c.State.ID, err)
+	}
+	return nil
+}
+
+func (c *Container) pidsInNamespace() []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ino, err := nsInode(pid, "pid"); err == nil && ino == c.State.PidNS {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Delete removes a stopped container, or with force any container after
+// killing it. Poststop hook failures are reported through warn only.
+func (c *Container) Delete(force bool, warn func(error)) error {
+	switch c.State.Status {
+	case specs.StateStopped:
+	case specs.StateCreated, specs.StateRunning, StatusPaused, specs.StateCreating:
+		if !force {
+			return fmt.Errorf("cannot delete container %q: it is %s (stop it first, or use --force)", c.State.ID, c.State.Status)
+		}
+		if err := c.killAndWait(); err != nil {
+			return err
+		}
+	}
+	c.State.Status = specs.StateStopped
+	if c.State.Hooks != nil && len(c.State.Hooks.Poststop) > 0 {
+		st, _ := json.Marshal(c.State.OCIState())
+		if err := hooks.Run("poststop", c.State.Hooks.Poststop, st); err != nil && warn != nil {
+			warn(err)
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove state of %q: %w", c.State.ID, err)
+	}
+	return nil
+}
+
+func (c *Container) killAndWait() error {
+	if c.State.Pid <= 0 {
+		return nil
+	}
+	fd, err := openProcess(c.State.Pid, c.State.InitStartTime)
+	if err != nil {
+		// Already gone.
+		return nil
+	}
+	defer unix.Close(fd)
+	if c.State.PidNS != 0 {
+		for _, pid := range c.pidsInNamespace() {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill container %q: %w", c.State.ID, err)
+	}
+	return waitExit(fd)
+}
+
+// List returns every container under the store, sorted by ID.
+func (s *Store) List() ([]*Container, error) {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %s: %w", s.Root, err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := s.Peek(e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].State.ID < out[j].State.ID })
+	return out, nil
+}

@@ -1,0 +1,213 @@
+// Package containerinit is the container side of hako: the Go half of the
+// init process. It runs as the container's first process, already inside
+// the namespaces that nsexec made, builds the root filesystem, waits for
+// `hako start`, applies the process attributes and execs the user's
+// program. Everything here runs on the main thread, locked, because
+// capabilities, no_new_privs, the scheduler and seccomp are per thread and
+// the exec must come from the thread that holds them.
+package containerinit
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/hooks"
+	"github.com/hako-runtime/hako/mounts"
+	"github.com/hako-runtime/hako/nsexec"
+	"github.com/hako-runtime/hako/syncmsg"
+)
+
+// EnvStartFD names the variable holding the fd of the listening socket on
+// which the init waits for `hako start`.
+const EnvStartFD = "_HAKO_START_FD"
+
+// Config is what the parent sends the init once the namespaces exist.
+type Config struct {
+	Spec *specs.Spec `json:"spec"`
+	// Rootfs is the absolute host path of the root filesystem.
+	Rootfs       string `json:"rootfs"`
+	NoPivot      bool   `json:"noPivot,omitempty"`
+	NoNewKeyring bool   `json:"noNewKeyring,omitempty"`
+	PreserveFDs  int    `json:"preserveFds,omitempty"`
+	// RuntimeHooks says the parent has prestart or createRuntime hooks
+	// to run once the mounts are made: the init pauses for them.
+	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
+	// State is the OCI state for the hooks the init runs itself.
+	State specs.State `json:"state"`
+}
+
+// IsInit says whether this process was started as a container init.
+func IsInit() bool {
+	_, ok := os.LookupEnv(nsexec.EnvSyncFD)
+	return ok
+}
+
+// Main runs the init and never returns: it execs the container process or
+// exits after reporting the error to whoever waits for it.
+func Main() {
+	syncFD, err1 := envFD(nsexec.EnvSyncFD)
+	startFD, err2 := envFD(EnvStartFD)
+	if err1 != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "hako init: started without its sync sockets")
+		os.Exit(1)
+	}
+	os.Clearenv()
+	syncSock := os.NewFile(uintptr(syncFD), "sync")
+	cfg, err := receiveConfig(syncSock)
+	if err != nil {
+		_ = syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeError, Error: err.Error()})
+		os.Exit(1)
+	}
+	conn, err := create(cfg, syncSock, startFD)
+	if err != nil {
+		// Before start, the parent is listening; after, `hako start`.
+		w := syncSock
+		if conn != nil {
+			w = conn
+		}
+		_ = syncmsg.Write(w, &syncmsg.Message{Type: syncmsg.TypeError, Error: err.Error()})
+		os.Exit(1)
+	}
+	// Unreachable: create ends in exec.
+	os.Exit(1)
+}
+
+func envFD(name string) (int, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return -1, fmt.Errorf("%s not set", name)
+	}
+	return strconv.Atoi(v)
+}
+
+func receiveConfig(sock *os.File) (*Config, error) {
+	m, err := syncmsg.Expect(sock, syncmsg.TypeConfig)
+	if err != nil {
+		return nil, fmt.Errorf("receive config: %w", err)
+	}
+	var cfg Config
+	if err := json.Unmarshal(m.Config, &cfg); err != nil {
+		return nil, fmt.Errorf("decode config: %w", err)
+	}
+	if cfg.Spec == nil || cfg.Spec.Process == nil {
+		return nil, fmt.Errorf("config has no process")
+	}
+	return &cfg, nil
+}
+
+// create does everything up to the exec. Once `hako start` has connected,
+// conn is returned with any error so that start can report it.
+func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err error) {
+	s := cfg.Spec
+	// Nothing the parent or the C stage left open may reach the
+	// container (CVE-2024-21626); only the preserved fds stay.
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mark inherited fds close-on-exec: %w", err)
+	}
+	// Other processes in the container must not be able to reach into
+	// this one through /proc before it execs.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
+	}
+
+	rc := rootfsConfig(cfg)
+	if err := mounts.Prepare(rc); err != nil {
+		return nil, err
+	}
+	if cfg.RuntimeHooks {
+		if err := syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeHooks}); err != nil {
+			return nil, fmt.Errorf("ask parent to run hooks: %w", err)
+		}
+		if _, err := syncmsg.Expect(syncSock, syncmsg.TypeContinue); err != nil {
+			return nil, fmt.Errorf("wait for createRuntime hooks: %w", err)
+		}
+	}
+	if s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
+		if err := runHooks("createContainer", s.Hooks.CreateContainer, cfg.State); err != nil {
+			return nil, err
+		}
+	}
+	if err := mounts.PivotRoot(rc); err != nil {
+		return nil, err
+	}
+	if err := setupNamespaced(cfg); err != nil {
+		return nil, err
+	}
+	if err := mounts.Finalize(rc); err != nil {
+		return nil, err
+	}
+	if !cfg.NoNewKeyring {
+		if err := joinSessionKeyring(cfg.State.ID); err != nil {
+			return nil, err
+		}
+	}
+	p, err := prepareProcess(s)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeReady}); err != nil {
+		return nil, fmt.Errorf("report ready: %w", err)
+	}
+	syncSock.Close()
+
+	// Block until `hako start` connects.
+	nfd, _, err := unix.Accept4(startFD, unix.SOCK_CLOEXEC)
+	for err == unix.EINTR {
+		nfd, _, err = unix.Accept4(startFD, unix.SOCK_CLOEXEC)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("wait for start: %w", err)
+	}
+	unix.Close(startFD)
+	conn = os.NewFile(uintptr(nfd), "start")
+
+	if s.Hooks != nil && len(s.Hooks.StartContainer) > 0 {
+		st := cfg.State
+		st.Status = specs.StateCreated
+		if err := runHooks("startContainer", s.Hooks.StartContainer, st); err != nil {
+			return conn, err
+		}
+	}
+	// On success this does not return, and conn closes on exec: that is
+	// how `hako start` learns the process runs.
+	return conn, p.exec()
+}
+
+func runHooks(phase string, hs []specs.Hook, st specs.State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return hooks.Run(phase, hs, b)
+}
+
+func rootfsConfig(cfg *Config) *mounts.RootfsConfig {
+	s := cfg.Spec
+	rc := &mounts.RootfsConfig{
+		Rootfs:  cfg.Rootfs,
+		Mounts:  s.Mounts,
+		NoPivot: cfg.NoPivot,
+	}
+	if s.Root != nil {
+		rc.Readonly = s.Root.Readonly
+	}
+	if l := s.Linux; l != nil {
+		rc.Propagation = l.RootfsPropagation
+		rc.Devices = l.Devices
+		rc.MaskedPaths = l.MaskedPaths
+		rc.ReadonlyPaths = l.ReadonlyPaths
+		for _, ns := range l.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				rc.InUserNS = true
+			}
+		}
+	}
+	return rc
+}

@@ -1,0 +1,31 @@
+// Package mounts builds a container's root filesystem inside the init's new
+// mount namespace: the configured mounts, devices, the pivot into the rootfs
+// and the masked and read-only paths. Every destination is resolved inside
+// the rootfs so that a symlink planted in the image can never make a mount
+// land on the host.
+package mounts
+
+import specs "github.com/opencontainers/runtime-spec/specs-go"
+
+// RootfsConfig is everything the rootfs set-up needs, taken from the spec by
+// the init process.
+type RootfsConfig struct {
+	// Rootfs is the absolute host path of the container's root filesystem.
+	Rootfs string
+	// Mounts are mounted in order, after the rootfs itself.
+	Mounts []specs.Mount
+	// Propagation is linux.rootfsPropagation ("" means rslave, as runc).
+	Propagation string
+	// Readonly is root.readonly.
+	Readonly bool
+	// Devices are linux.devices, created after the default devices.
+	Devices []specs.LinuxDevice
+	// InUserNS says the init runs in a new user namespace: devices are
+	// bind-mounted from the host instead of made with mknod.
+	InUserNS bool
+	// NoPivot uses MS_MOVE and chroot instead of pivot_root (--no-pivot).
+	NoPivot bool
+	// MaskedPaths and ReadonlyPaths are linux.maskedPaths and linux.readonlyPaths.
+	MaskedPaths   []string
+	ReadonlyPaths []string
+}

@@ -1,0 +1,76 @@
+// Package nsexec is the part of hako's init that must run before the Go
+// runtime starts: joining namespaces by path, creating the user namespace
+// and waiting for its id maps, creating the other namespaces and forking
+// into a new pid or time namespace (nsexec.c). Importing it links the C
+// constructor into the binary; it does nothing unless the process was
+// started as a container init.
+//
+// The Go side here only builds the bootstrap that tells the constructor
+// what to do.
+package nsexec
+
+// #cgo CFLAGS: -Wall -O2
+import "C"
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// EnvSyncFD names the environment variable that marks a process as a
+// container init and gives the number of its sync socket.
+const EnvSyncFD = "_HAKO_SYNC_FD"
+
+// Join is an existing namespace to enter by path.
+type Join struct {
+	Type int // CLONE_NEW* value
+	Path string
+}
+
+// Bootstrap is what the constructor does, in order: join, create the user
+// namespace (and wait for its maps), create the others, write time
+// offsets, fork.
+type Bootstrap struct {
+	Joins       []Join
+	Unshare     uintptr
+	TimeOffsets []string // lines for /proc/self/timens_offsets
+	Fork        bool
+}
+
+// Encode renders the bootstrap in the constructor's line format.
+func (b *Bootstrap) Encode() ([]byte, error) {
+	var sb strings.Builder
+	for _, j := range b.Joins {
+		if strings.ContainsAny(j.Path, "\n") {
+			return nil, fmt.Errorf("namespace path %q: contains a newline", j.Path)
+		}
+		fmt.Fprintf(&sb, "join %d %s\n", j.Type, j.Path)
+	}
+	if b.Unshare != 0 {
+		fmt.Fprintf(&sb, "unshare %d\n", b.Unshare)
+	}
+	for _, l := range b.TimeOffsets {
+		fmt.Fprintf(&sb, "timens %s\n", l)
+	}
+	if b.Fork {
+		sb.WriteString("fork\n")
+	}
+	return []byte(sb.String()), nil
+}
+
+// NeedsFork says whether the init must be forked once more after the
+// namespaces are made: a pid namespace, and a time namespace whose offsets
+// must be written before any process enters it, only apply to children.
+func NeedsFork(unshare uintptr, joins []Join) bool {
+	if unshare&(unix.CLONE_NEWPID|unix.CLONE_NEWTIME) != 0 {
+		return true
+	}
+	for _, j := range joins {
+		if j.Type == unix.CLONE_NEWPID {
+			return true
+		}
+	}
+	return false
+}
