@@ -21,6 +21,7 @@ import (
 const (
 	stateFile    = "state.json"
 	startSock    = "start.sock"
+	configFile   = "config.json" // the validated config, for exec
 	stateDirMode = 0o700
 )
 
@@ -254,4 +255,31 @@ func (c *Container) OCIStateJSON() ([]byte, error) {
 		Annotations map[string]string    `json:"annotations,omitempty"`
 	}{st.OCIVersion, st.ID, st.Pid, st.Status, st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations}
 	return json.MarshalIndent(out, "", "  ")
+}
+
+// saveConfig keeps the config the container was created with: exec takes
+// its defaults (capabilities, seccomp, rlimits...) from it, and the bundle
+// may have changed since.
+func (c *Container) saveConfig(sp *specs.Spec) error {
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, configFile), b, 0o600); err != nil {
+		return fmt.Errorf("save config: %w", err)
+	}
+	return nil
+}
+
+// Config returns the config the container was created with.
+func (c *Container) Config() (*specs.Spec, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, configFile))
+	if err != nil {
+		return nil, fmt.Errorf("config of %q: %w", c.State.ID, err)
+	}
+	var sp specs.Spec
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, fmt.Errorf("config of %q: %w", c.State.ID, err)
+	}
+	return &sp, nil
 }

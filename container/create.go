@@ -115,6 +115,9 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	}
 	c.State.Status = specs.StateCreated
 	c.State.Created = time.Now().UTC()
+	if err = c.saveConfig(sp); err != nil {
+		return nil, err
+	}
 	if err = c.save(); err != nil {
 		return nil, err
 	}
@@ -133,11 +136,6 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 	if err != nil {
 		return 0, err
 	}
-	bootMsg, err := boot.Encode()
-	if err != nil {
-		return 0, err
-	}
-
 	// The start socket: the init listens, `hako start` connects. Bound
 	// through /proc/self/fd so that long --root paths fit in sun_path.
 	listenFD, err := c.listenStart()
@@ -147,83 +145,26 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 	listener := os.NewFile(uintptr(listenFD), startSock)
 	defer listener.Close()
 
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("sync socketpair: %w", err)
-	}
-	parentSock := os.NewFile(uintptr(pair[0]), "sync-parent")
-	childSock := os.NewFile(uintptr(pair[1]), "sync-child")
-	defer parentSock.Close()
-
-	extra := make([]*os.File, 0, o.PreserveFDs+2)
+	extra := make([]*os.File, 0, o.PreserveFDs+1)
 	for i := 0; i < o.PreserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	extra = append(extra, childSock, listener)
-	syncFD := 3 + o.PreserveFDs
-	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
-		Args: []string{"hako", "init"},
-		Env: []string{
-			nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD),
-			containerinit.EnvStartFD + "=" + strconv.Itoa(syncFD+1),
-		},
-		Stdin:       orDefault(o.Stdin, os.Stdin),
-		Stdout:      orDefault(o.Stdout, os.Stdout),
-		Stderr:      orDefault(o.Stderr, os.Stderr),
-		ExtraFiles:  extra,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	extra = append(extra, listener)
+	ip, err := launch(&launchSpec{
+		boot:   boot,
+		userns: userns,
+		extra:  extra,
+		env:    []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
+		stdin:  orDefault(o.Stdin, os.Stdin),
+		stdout: orDefault(o.Stdout, os.Stdout),
+		stderr: orDefault(o.Stderr, os.Stderr),
+	})
+	if err != nil {
+		return 0, err
 	}
-	if err := cmd.Start(); err != nil {
-		childSock.Close()
-		return 0, fmt.Errorf("start init: %w", err)
-	}
-	childSock.Close()
-	// Until the init's pid is known, a failure must still reap what we
-	// started.
-	reaped := false
-	defer func() {
-		if err != nil && initPid == 0 && !reaped {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	initErr := func(step string, err error) error {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fmt.Errorf("container init exited during %s", step)
-		}
-		return err
-	}
-
-	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
-		return 0, fmt.Errorf("send bootstrap to init: %w", err)
-	}
-	for initPid == 0 {
-		m, err := syncmsg.Read(parentSock)
-		if err != nil {
-			return 0, initErr("namespace set-up", err)
-		}
-		switch m.Type {
-		case syncmsg.TypeMap:
-			if err := writeIDMaps(m.Pid, userns); err != nil {
-				return 0, err
-			}
-			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeMapped}); err != nil {
-				return 0, fmt.Errorf("tell init the id maps are written: %w", err)
-			}
-		case syncmsg.TypePid:
-			if boot.Fork {
-				// The intermediate process exits after reporting.
-				cmd.Wait()
-				reaped = true
-			}
-			initPid = m.Pid
-		case syncmsg.TypeError:
-			return 0, errors.New(m.Error)
-		default:
-			return 0, fmt.Errorf("unexpected message %q from init", m.Type)
-		}
-	}
+	parentSock := ip.sock
+	defer parentSock.Close()
+	initPid = ip.pid
 	c.State.Pid = initPid
 	if _, c.State.InitStartTime, err = procStat(initPid); err != nil {
 		return initPid, fmt.Errorf("container init %d: %w", initPid, err)
@@ -254,7 +195,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 	for {
 		m, err := syncmsg.Read(parentSock)
 		if err != nil {
-			return initPid, initErr("rootfs set-up", err)
+			return initPid, initExited("rootfs set-up", err)
 		}
 		switch m.Type {
 		case syncmsg.TypeHooks:
@@ -266,7 +207,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 				return initPid, err
 			}
 			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeContinue}); err != nil {
-				return initPid, initErr("hooks", err)
+				return initPid, initExited("hooks", err)
 			}
 		case syncmsg.TypeReady:
 			return initPid, nil
@@ -276,6 +217,108 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 			return initPid, fmt.Errorf("unexpected message %q from init", m.Type)
 		}
 	}
+}
+
+// launchSpec says how to start an init: the bootstrap for its C stage and
+// the files it inherits. The sync socket is added after extra.
+type launchSpec struct {
+	boot                  *nsexec.Bootstrap
+	userns                *userNS
+	extra                 []*os.File
+	env                   []string // more of the init's environment
+	stdin, stdout, stderr *os.File
+}
+
+// initProc is a started init that has reported its pid.
+type initProc struct {
+	pid  int
+	sock *os.File // the parent's end of the sync socket
+}
+
+// launch starts /proc/self/exe as an init, feeds its C stage the
+// bootstrap, writes id maps when asked and returns once the init's pid is
+// known. The intermediate process of a fork is reaped here.
+func launch(l *launchSpec) (_ *initProc, err error) {
+	bootMsg, err := l.boot.Encode()
+	if err != nil {
+		return nil, err
+	}
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(pair[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(pair[1]), "sync-child")
+	defer func() {
+		if err != nil {
+			parentSock.Close()
+		}
+	}()
+	extra := append(l.extra[:len(l.extra):len(l.extra)], childSock)
+	syncFD := 3 + len(extra) - 1
+	env := append([]string{nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD)}, l.env...)
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"hako", "init"},
+		Env:         env,
+		Stdin:       l.stdin,
+		Stdout:      l.stdout,
+		Stderr:      l.stderr,
+		ExtraFiles:  extra,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		childSock.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	childSock.Close()
+	pid := 0
+	reaped := false
+	defer func() {
+		if err != nil && pid == 0 && !reaped {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
+		return nil, fmt.Errorf("send bootstrap to init: %w", err)
+	}
+	for pid == 0 {
+		m, err := syncmsg.Read(parentSock)
+		if err != nil {
+			return nil, initExited("namespace set-up", err)
+		}
+		switch m.Type {
+		case syncmsg.TypeMap:
+			if err := writeIDMaps(m.Pid, l.userns); err != nil {
+				return nil, err
+			}
+			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeMapped}); err != nil {
+				return nil, fmt.Errorf("tell init the id maps are written: %w", err)
+			}
+		case syncmsg.TypePid:
+			if l.boot.Fork {
+				// The intermediate process exits after reporting.
+				cmd.Wait()
+				reaped = true
+			}
+			pid = m.Pid
+		case syncmsg.TypeError:
+			return nil, errors.New(m.Error)
+		default:
+			return nil, fmt.Errorf("unexpected message %q from init", m.Type)
+		}
+	}
+	return &initProc{pid: pid, sock: parentSock}, nil
+}
+
+// initExited turns EOF on the sync socket into an error that says when the
+// init died.
+func initExited(step string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("container init exited during %s", step)
+	}
+	return err
 }
 
 func orDefault(f, def *os.File) *os.File {

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"os"
 	"os/signal"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // Run creates and starts a container and, unless detached, waits for it,
@@ -38,35 +35,7 @@ func (s *Store) Run(o *CreateOptions, detach, keep bool, warn func(error)) (int,
 	c.Close()
 	pid := c.State.Pid
 
-	done := make(chan unix.WaitStatus, 1)
-	go func() {
-		var ws unix.WaitStatus
-		for {
-			_, err := unix.Wait4(pid, &ws, 0, nil)
-			if err != unix.EINTR {
-				break
-			}
-		}
-		done <- ws
-	}()
-	var ws unix.WaitStatus
-wait:
-	for {
-		select {
-		case sig := <-sigs:
-			switch sig {
-			case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGPIPE:
-				continue
-			}
-			unix.Kill(pid, sig.(syscall.Signal))
-		case ws = <-done:
-			break wait
-		}
-	}
-	code := ws.ExitStatus()
-	if ws.Signaled() {
-		code = 128 + int(ws.Signal())
-	}
+	code := waitForward(pid, sigs)
 	if !keep {
 		c2, err := s.Open(c.State.ID)
 		if errors.Is(err, ErrNotExist) {

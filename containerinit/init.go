@@ -29,6 +29,10 @@ const EnvStartFD = "_HAKO_START_FD"
 
 // Config is what the parent sends the init once the namespaces exist.
 type Config struct {
+	// Exec marks an init that runs one more process in a running
+	// container (`hako exec`): it has joined the container's namespaces
+	// and does nothing but apply the process and exec.
+	Exec bool        `json:"exec,omitempty"`
 	Spec *specs.Spec `json:"spec"`
 	// Rootfs is the absolute host path of the root filesystem.
 	Rootfs       string `json:"rootfs"`
@@ -53,7 +57,7 @@ func IsInit() bool {
 func Main() {
 	syncFD, err1 := envFD(nsexec.EnvSyncFD)
 	startFD, err2 := envFD(EnvStartFD)
-	if err1 != nil || err2 != nil {
+	if err1 != nil {
 		fmt.Fprintln(os.Stderr, "hako init: started without its sync sockets")
 		os.Exit(1)
 	}
@@ -62,6 +66,15 @@ func Main() {
 	cfg, err := receiveConfig(syncSock)
 	if err != nil {
 		_ = syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeError, Error: err.Error()})
+		os.Exit(1)
+	}
+	if cfg.Exec {
+		err = execProcess(cfg)
+		_ = syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeError, Error: err.Error()})
+		os.Exit(1)
+	}
+	if err2 != nil {
+		fmt.Fprintln(os.Stderr, "hako init: started without its start socket")
 		os.Exit(1)
 	}
 	conn, err := create(cfg, syncSock, startFD)
@@ -147,7 +160,7 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 			return nil, err
 		}
 	}
-	p, err := prepareProcess(s)
+	p, err := prepareProcess(s, true)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +191,22 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 	// On success this does not return, and conn closes on exec: that is
 	// how `hako start` learns the process runs.
 	return conn, p.exec()
+}
+
+// execProcess is the whole of an exec init. setns into the mount
+// namespace already made the container's root our root and cwd.
+func execProcess(cfg *Config) error {
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark inherited fds close-on-exec: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
+	}
+	p, err := prepareProcess(cfg.Spec, false)
+	if err != nil {
+		return err
+	}
+	return p.exec()
 }
 
 func runHooks(phase string, hs []specs.Hook, st specs.State) error {

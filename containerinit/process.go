@@ -36,11 +36,13 @@ type rlimit struct {
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// prepareProcess runs after pivot_root: paths are the container's.
-func prepareProcess(s *specs.Spec) (*process, error) {
+// prepareProcess runs after pivot_root: paths are the container's. The
+// first process gets its cwd made if missing, as runc does; exec does not
+// change the container's files.
+func prepareProcess(s *specs.Spec, makeCwd bool) (*process, error) {
 	ps := s.Process
 	p := &process{spec: ps, env: ps.Env, ioprio: -1, personality: -1}
-	if ps.Cwd != "" {
+	if ps.Cwd != "" && makeCwd {
 		if err := os.MkdirAll(ps.Cwd, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
 			return nil, fmt.Errorf("process.cwd %s: %w", ps.Cwd, err)
 		}

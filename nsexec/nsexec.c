@@ -11,6 +11,8 @@
 // big-endian length and a payload):
 //   parent -> here: one text frame, one directive a line:
 //       join <nstype> <path>   setns into an existing namespace (user first)
+//       joinpid <fd> <flags>   setns into the namespaces of the process
+//                              behind pidfd fd, all at once (exec)
 //       unshare <flags>        namespaces to create (CLONE_NEW*, decimal)
 //       timens <line>          a line for /proc/self/timens_offsets
 //       fork                   fork once more (a new or joined pid namespace,
@@ -184,8 +186,8 @@ __attribute__((constructor)) static void hako_nsexec(void)
 		fail("read bootstrap from parent");
 
 	struct join joins[MAX_JOINS];
-	int njoins = 0, do_fork = 0;
-	unsigned long flags = 0;
+	int njoins = 0, do_fork = 0, pidfd = -1;
+	unsigned long flags = 0, pidfd_flags = 0;
 	char timens[512] = "";
 	size_t timens_len = 0;
 
@@ -201,6 +203,10 @@ __attribute__((constructor)) static void hako_nsexec(void)
 			joins[njoins].path = sp + 1;
 			joins[njoins].fd = -1;
 			njoins++;
+		} else if (strncmp(line, "joinpid ", 8) == 0) {
+			char *end;
+			pidfd = (int)strtol(line + 8, &end, 10);
+			pidfd_flags = strtoul(end, NULL, 10);
 		} else if (strncmp(line, "unshare ", 8) == 0) {
 			flags = strtoul(line + 8, NULL, 10);
 		} else if (strncmp(line, "timens ", 7) == 0) {
@@ -217,6 +223,15 @@ __attribute__((constructor)) static void hako_nsexec(void)
 			errno = 0;
 			fail("unknown bootstrap line %s", line);
 		}
+	}
+
+	// Joining through a pidfd enters all of the process's namespaces in
+	// one call; the kernel orders them (user first) and a recycled pid
+	// cannot redirect us, since the pidfd pins the process.
+	if (pidfd >= 0) {
+		if (setns(pidfd, (int)pidfd_flags) < 0)
+			fail("join the container's namespaces (flags %#lx)", pidfd_flags);
+		close(pidfd);
 	}
 
 	// Open every namespace before entering any: after a mount namespace

@@ -33,7 +33,11 @@ type Join struct {
 // namespace (and wait for its maps), create the others, write time
 // offsets, fork.
 type Bootstrap struct {
-	Joins       []Join
+	// JoinPidfd is an fd (in the init) of a pidfd whose namespaces
+	// selected by JoinPidfdFlags (when not 0) are joined first.
+	JoinPidfd      int
+	JoinPidfdFlags uintptr
+	Joins          []Join
 	Unshare     uintptr
 	TimeOffsets []string // lines for /proc/self/timens_offsets
 	Fork        bool
@@ -42,6 +46,9 @@ type Bootstrap struct {
 // Encode renders the bootstrap in the constructor's line format.
 func (b *Bootstrap) Encode() ([]byte, error) {
 	var sb strings.Builder
+	if b.JoinPidfdFlags != 0 {
+		fmt.Fprintf(&sb, "joinpid %d %d\n", b.JoinPidfd, b.JoinPidfdFlags)
+	}
 	for _, j := range b.Joins {
 		if strings.ContainsAny(j.Path, "\n") {
 			return nil, fmt.Errorf("namespace path %q: contains a newline", j.Path)

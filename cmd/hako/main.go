@@ -66,6 +66,7 @@ type CLI struct {
 	Kill     KillCmd     `cmd:"" help:"Send a signal to a container's init (default SIGTERM)."`
 	Delete   DeleteCmd   `cmd:"" help:"Delete a stopped container, or any with --force."`
 	Run      RunCmd      `cmd:"" help:"Create, start and wait for a container."`
+	Exec     ExecCmd     `cmd:"" help:"Run another process in a running container."`
 	List     ListCmd     `cmd:"" help:"List containers."`
 	Spec     SpecCmd     `cmd:"" help:"Write a default config.json."`
 	Features FeaturesCmd `cmd:"" help:"Print the features hako supports as JSON."`

@@ -1,0 +1,185 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/containerinit"
+	"github.com/hako-runtime/hako/nsexec"
+	"github.com/hako-runtime/hako/syncmsg"
+)
+
+// ExecOptions are the flags of `hako exec` once turned into a process.
+type ExecOptions struct {
+	Process     *specs.Process
+	PidFile     string
+	Detach      bool
+	PreserveFDs int
+	// IgnorePaused allows exec into a paused container.
+	IgnorePaused bool
+	// Stdio of the process; nil means the caller's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// nsFiles are the names under /proc/PID/ns of each namespace type.
+var nsFiles = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace:     "pid",
+	specs.NetworkNamespace: "net",
+	specs.MountNamespace:   "mnt",
+	specs.IPCNamespace:     "ipc",
+	specs.UTSNamespace:     "uts",
+	specs.UserNamespace:    "user",
+	specs.CgroupNamespace:  "cgroup",
+	specs.TimeNamespace:    "time",
+}
+
+// Exec runs another process in a running container: it joins all of the
+// container's namespaces and gets its process attributes. Unless detached
+// it waits and returns the process's exit status (128+N for signal N).
+func (c *Container) Exec(o *ExecOptions) (int, error) {
+	switch c.State.Status {
+	case specs.StateRunning:
+	case StatusPaused:
+		if !o.IgnorePaused {
+			return -1, fmt.Errorf("cannot exec in container %q: it is paused (use --ignore-paused)", c.State.ID)
+		}
+	default:
+		return -1, c.wrongStatus("exec in", specs.StateRunning)
+	}
+	if o.Process == nil || len(o.Process.Args) == 0 {
+		return -1, errors.New("exec: no command given (args or --process)")
+	}
+	sp, err := c.Config()
+	if err != nil {
+		return -1, err
+	}
+	pidfd, err := openProcess(c.State.Pid, c.State.InitStartTime)
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+	}
+	pidfdFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidfdFile.Close()
+
+	// Join every namespace the container has apart from ours: setns
+	// refuses to "join" the user namespace one is already in.
+	var flags uintptr
+	if sp.Linux != nil {
+		for _, ns := range sp.Linux.Namespaces {
+			name := nsFiles[ns.Type]
+			theirs, err1 := nsInode(c.State.Pid, name)
+			ours, err2 := nsInode(os.Getpid(), name)
+			if err1 != nil || err2 != nil || theirs != ours {
+				flags |= uintptr(nsFlags[ns.Type])
+			}
+		}
+	}
+	extra := make([]*os.File, 0, o.PreserveFDs+1)
+	for i := 0; i < o.PreserveFDs; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	extra = append(extra, pidfdFile)
+	boot := &nsexec.Bootstrap{
+		JoinPidfd:      3 + o.PreserveFDs,
+		JoinPidfdFlags: flags,
+		Fork:           flags&unix.CLONE_NEWPID != 0,
+	}
+
+	// Catch signals before the process exists, so none is lost.
+	var sigs chan os.Signal
+	if !o.Detach {
+		sigs = make(chan os.Signal, 32)
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+	}
+	ip, err := launch(&launchSpec{
+		boot:   boot,
+		extra:  extra,
+		stdin:  orDefault(o.Stdin, os.Stdin),
+		stdout: orDefault(o.Stdout, os.Stdout),
+		stderr: orDefault(o.Stderr, os.Stderr),
+	})
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+	}
+	defer ip.sock.Close()
+	pid := ip.pid
+	fail := func(err error) (int, error) {
+		unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, 0, nil)
+		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+	}
+
+	execSpec := *sp
+	execSpec.Process = o.Process
+	raw, err := json.Marshal(&containerinit.Config{
+		Exec:        true,
+		Spec:        &execSpec,
+		PreserveFDs: o.PreserveFDs,
+		State:       c.State.OCIState(),
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if err := syncmsg.Write(ip.sock, &syncmsg.Message{Type: syncmsg.TypeConfig, Config: raw}); err != nil {
+		return fail(fmt.Errorf("send config: %w", err))
+	}
+	// EOF: the sync socket closed on exec, the program runs.
+	m, err := syncmsg.Read(ip.sock)
+	switch {
+	case err == nil && m.Type == syncmsg.TypeError:
+		return fail(errors.New(m.Error))
+	case err == nil:
+		return fail(fmt.Errorf("unexpected message %q", m.Type))
+	case !errors.Is(err, io.EOF):
+		return fail(err)
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return fail(err)
+		}
+	}
+	if o.Detach {
+		return 0, nil
+	}
+	return waitForward(pid, sigs), nil
+}
+
+// waitForward waits for a child, forwarding the signals that arrive on
+// sigs, and returns its exit status the way a shell reports it.
+func waitForward(pid int, sigs chan os.Signal) int {
+	done := make(chan unix.WaitStatus, 1)
+	go func() {
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		done <- ws
+	}()
+	for {
+		select {
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGCHLD, syscall.SIGURG, syscall.SIGWINCH, syscall.SIGPIPE:
+				continue
+			}
+			unix.Kill(pid, sig.(syscall.Signal))
+		case ws := <-done:
+			if ws.Signaled() {
+				return 128 + int(ws.Signal())
+			}
+			return ws.ExitStatus()
+		}
+	}
+}
