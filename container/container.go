@@ -104,6 +104,9 @@ type Container struct {
 	dir   string
 	lock  int // fd of the state directory, flocked; -1 when not held
 	State State
+	// console is the pty master of a container created for `run` with a
+	// terminal and no console socket.
+	console *os.File
 }
 
 // lockDir takes a flock on the state directory. Exclusive for anything

@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-runtime/hako/console"
 	"github.com/hako-runtime/hako/containerinit"
 	"github.com/hako-runtime/hako/hooks"
 	"github.com/hako-runtime/hako/nsexec"
@@ -34,6 +35,9 @@ type CreateOptions struct {
 	NoNewKeyring  bool
 	// Stdio of the container; nil means the caller's own.
 	Stdin, Stdout, Stderr *os.File
+
+	// relayConsole keeps the pty master for `run` to relay.
+	relayConsole bool
 }
 
 // Create makes a container up to the point where only the user's program
@@ -61,8 +65,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	if sp.Process == nil {
 		return nil, errors.New("config.json: process is required to create a container")
 	}
-	if o.ConsoleSocket != "" || sp.Process.Terminal {
-		return nil, errors.New("process.terminal and --console-socket are not supported yet")
+	if sp.Process.Terminal && o.ConsoleSocket == "" && !o.relayConsole {
+		return nil, errors.New("process.terminal is true: pass --console-socket to receive the pty (or use `hako run` in the foreground)")
+	}
+	if !sp.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
 	rootfs := sp.Root.Path
 	if !filepath.IsAbs(rootfs) {
@@ -193,11 +200,15 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 		return initPid, fmt.Errorf("send config to init: %w", err)
 	}
 	for {
-		m, err := syncmsg.Read(parentSock)
+		m, fds, err := syncmsg.ReadFD(parentSock)
 		if err != nil {
 			return initPid, initExited("rootfs set-up", err)
 		}
 		switch m.Type {
+		case syncmsg.TypeConsole:
+			if c.console, err = takeConsole(m, fds, o.ConsoleSocket); err != nil {
+				return initPid, err
+			}
 		case syncmsg.TypeHooks:
 			st, _ := json.Marshal(c.State.OCIState())
 			if err := hooks.Run("prestart", sp.Hooks.Prestart, st); err != nil {
@@ -310,6 +321,23 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 		}
 	}
 	return &initProc{pid: pid, sock: parentSock}, nil
+}
+
+// takeConsole handles the pty master the init sent: it goes to the
+// console socket, or is kept for relaying when there is none.
+func takeConsole(m *syncmsg.Message, fds []int, socket string) (*os.File, error) {
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("init sent %d fds with the console message", len(fds))
+	}
+	master := os.NewFile(uintptr(fds[0]), "pty-master")
+	if socket == "" {
+		return master, nil
+	}
+	defer master.Close()
+	return nil, console.SendToSocket(socket, master, m.Name)
 }
 
 // initExited turns EOF on the sync socket into an error that says when the

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-runtime/hako/console"
 	"github.com/hako-runtime/hako/containerinit"
 	"github.com/hako-runtime/hako/nsexec"
 	"github.com/hako-runtime/hako/syncmsg"
@@ -19,10 +20,11 @@ import (
 
 // ExecOptions are the flags of `hako exec` once turned into a process.
 type ExecOptions struct {
-	Process     *specs.Process
-	PidFile     string
-	Detach      bool
-	PreserveFDs int
+	Process       *specs.Process
+	PidFile       string
+	ConsoleSocket string
+	Detach        bool
+	PreserveFDs   int
 	// IgnorePaused allows exec into a paused container.
 	IgnorePaused bool
 	// Stdio of the process; nil means the caller's own.
@@ -56,6 +58,12 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	}
 	if o.Process == nil || len(o.Process.Args) == 0 {
 		return -1, errors.New("exec: no command given (args or --process)")
+	}
+	if o.Process.Terminal && o.ConsoleSocket == "" && o.Detach {
+		return -1, errors.New("exec --tty --detach needs --console-socket to receive the pty")
+	}
+	if !o.Process.Terminal && o.ConsoleSocket != "" {
+		return -1, errors.New("--console-socket given without --tty")
 	}
 	sp, err := c.Config()
 	if err != nil {
@@ -133,14 +141,27 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		return fail(fmt.Errorf("send config: %w", err))
 	}
 	// EOF: the sync socket closed on exec, the program runs.
-	m, err := syncmsg.Read(ip.sock)
-	switch {
-	case err == nil && m.Type == syncmsg.TypeError:
-		return fail(errors.New(m.Error))
-	case err == nil:
-		return fail(fmt.Errorf("unexpected message %q", m.Type))
-	case !errors.Is(err, io.EOF):
-		return fail(err)
+	var master *os.File
+	for done := false; !done; {
+		m, fds, err := syncmsg.ReadFD(ip.sock)
+		switch {
+		case err == nil && m.Type == syncmsg.TypeConsole:
+			if master, err = takeConsole(m, fds, o.ConsoleSocket); err != nil {
+				return fail(err)
+			}
+		case err == nil && m.Type == syncmsg.TypeError:
+			return fail(errors.New(m.Error))
+		case err == nil:
+			return fail(fmt.Errorf("unexpected message %q", m.Type))
+		case errors.Is(err, io.EOF):
+			done = true
+		default:
+			return fail(err)
+		}
+	}
+	if master != nil {
+		relay := console.StartRelay(master, orDefault(o.Stdin, os.Stdin), orDefault(o.Stdout, os.Stdout))
+		defer relay.Close()
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {

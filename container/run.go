@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+
+	"github.com/hako-runtime/hako/console"
 )
 
 // Run creates and starts a container and, unless detached, waits for it,
@@ -18,9 +20,15 @@ func (s *Store) Run(o *CreateOptions, detach, keep bool, warn func(error)) (int,
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
+	o.relayConsole = !detach && o.ConsoleSocket == ""
 	c, err := s.Create(o)
 	if err != nil {
 		return -1, err
+	}
+	var relay *console.Relay
+	if c.console != nil {
+		relay = console.StartRelay(c.console, orDefault(o.Stdin, os.Stdin), orDefault(o.Stdout, os.Stdout))
+		defer relay.Close()
 	}
 	if err := c.Start(); err != nil {
 		c.Delete(true, warn)
@@ -36,6 +44,9 @@ func (s *Store) Run(o *CreateOptions, detach, keep bool, warn func(error)) (int,
 	pid := c.State.Pid
 
 	code := waitForward(pid, sigs)
+	if relay != nil {
+		relay.Close()
+	}
 	if !keep {
 		c2, err := s.Open(c.State.ID)
 		if errors.Is(err, ErrNotExist) {

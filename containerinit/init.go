@@ -69,7 +69,7 @@ func Main() {
 		os.Exit(1)
 	}
 	if cfg.Exec {
-		err = execProcess(cfg)
+		err = execProcess(cfg, syncSock)
 		_ = syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeError, Error: err.Error()})
 		os.Exit(1)
 	}
@@ -149,6 +149,11 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 	if err := mounts.PivotRoot(rc); err != nil {
 		return nil, err
 	}
+	if s.Process.Terminal {
+		if err := setupTerminal(syncSock, s.Process.ConsoleSize, true); err != nil {
+			return nil, err
+		}
+	}
 	if err := setupNamespaced(cfg); err != nil {
 		return nil, err
 	}
@@ -195,12 +200,17 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 
 // execProcess is the whole of an exec init. setns into the mount
 // namespace already made the container's root our root and cwd.
-func execProcess(cfg *Config) error {
+func execProcess(cfg *Config, syncSock *os.File) error {
 	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark inherited fds close-on-exec: %w", err)
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
+	}
+	if cfg.Spec.Process.Terminal {
+		if err := setupTerminal(syncSock, cfg.Spec.Process.ConsoleSize, false); err != nil {
+			return err
+		}
 	}
 	p, err := prepareProcess(cfg.Spec, false)
 	if err != nil {

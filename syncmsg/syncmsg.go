@@ -10,6 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // MaxFrame bounds a frame so that a confused peer cannot make us allocate
@@ -26,6 +29,7 @@ const (
 	TypeContinue = "continue" // parent -> init: hooks done
 	TypeReady    = "ready"    // init -> parent: created, waiting for start
 	TypeError    = "error"    // either way: Error says what failed
+	TypeConsole  = "console"  // init -> parent: the pty master is attached; Error unused, Pid unused
 )
 
 // Message is one frame's payload.
@@ -34,6 +38,8 @@ type Message struct {
 	Pid    int             `json:"pid,omitempty"`
 	Error  string          `json:"error,omitempty"`
 	Config json.RawMessage `json:"config,omitempty"`
+	// Name is the pty's name in the container, with TypeConsole.
+	Name string `json:"name,omitempty"`
 }
 
 // WriteRaw writes one frame with the given payload.
@@ -105,4 +111,106 @@ func Expect(r io.Reader, typ string) (*Message, error) {
 		return nil, fmt.Errorf("unexpected sync message %q (want %q)", m.Type, typ)
 	}
 	return m, nil
+}
+
+// WriteFD sends m as one frame with fd attached (SCM_RIGHTS). The frame
+// must be small enough for one sendmsg on a stream socket.
+func WriteFD(sock *os.File, m *Message, fd int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(buf, uint32(len(b)))
+	copy(buf[4:], b)
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Write(func(s uintptr) bool {
+		var n int
+		n, serr = unix.SendmsgN(int(s), buf, unix.UnixRights(fd), nil, 0)
+		if serr == nil && n != len(buf) {
+			serr = fmt.Errorf("short sendmsg: %d of %d bytes", n, len(buf))
+		}
+		return serr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// ReadFD reads one message like Read and also returns the fds that came
+// with it. Any message may be read this way.
+func ReadFD(sock *os.File) (*Message, []int, error) {
+	rc, err := sock.SyscallConn()
+	if err != nil {
+		return nil, nil, err
+	}
+	var fds []int
+	recv := func(buf []byte) error {
+		for len(buf) > 0 {
+			oob := make([]byte, unix.CmsgSpace(4*4))
+			var n, oobn int
+			var rerr error
+			err := rc.Read(func(s uintptr) bool {
+				n, oobn, _, _, rerr = unix.Recvmsg(int(s), buf, oob, unix.MSG_CMSG_CLOEXEC)
+				return rerr != unix.EAGAIN
+			})
+			if err == nil {
+				err = rerr
+			}
+			if err != nil {
+				return err
+			}
+			if oobn > 0 {
+				msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+				if err != nil {
+					return err
+				}
+				for _, cm := range msgs {
+					if got, err := unix.ParseUnixRights(&cm); err == nil {
+						fds = append(fds, got...)
+					}
+				}
+			}
+			if n == 0 {
+				return io.EOF
+			}
+			buf = buf[n:]
+		}
+		return nil
+	}
+	var hdr [4]byte
+	if err := recv(hdr[:]); err != nil {
+		closeAll(fds)
+		return nil, nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrame {
+		closeAll(fds)
+		return nil, nil, fmt.Errorf("sync message of %d bytes is too large", n)
+	}
+	payload := make([]byte, n)
+	if err := recv(payload); err != nil {
+		closeAll(fds)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, nil, err
+	}
+	var m Message
+	if err := json.Unmarshal(payload, &m); err != nil {
+		closeAll(fds)
+		return nil, nil, fmt.Errorf("decode sync message: %w", err)
+	}
+	return &m, fds, nil
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -68,5 +71,49 @@ func TestTruncatedAndOversized(t *testing.T) {
 	}
 	if _, err := ReadRaw(bytes.NewReader([]byte{0xff, 0, 0, 0})); err == nil {
 		t.Fatal("oversized frame accepted")
+	}
+}
+
+func TestFDPassing(t *testing.T) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := os.NewFile(uintptr(pair[0]), "a"), os.NewFile(uintptr(pair[1]), "b")
+	defer a.Close()
+	defer b.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := WriteFD(a, &Message{Type: TypeConsole, Name: "/dev/pts/0"}, int(w.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// A plain message after it must not be mixed up with the first.
+	if err := Write(a, &Message{Type: TypeReady}); err != nil {
+		t.Fatal(err)
+	}
+	m, fds, err := ReadFD(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Type != TypeConsole || m.Name != "/dev/pts/0" || len(fds) != 1 {
+		t.Fatalf("got %+v with fds %v", m, fds)
+	}
+	// The received fd is the pipe's write end: write through it.
+	got := os.NewFile(uintptr(fds[0]), "got")
+	if _, err := got.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	got.Close()
+	buf := make([]byte, 2)
+	if n, _ := r.Read(buf); n != 1 || buf[0] != 'x' {
+		t.Fatalf("read %q through the passed fd", buf[:n])
+	}
+	m, fds, err = ReadFD(b)
+	if err != nil || m.Type != TypeReady || len(fds) != 0 {
+		t.Fatalf("second message %+v fds %v err %v", m, fds, err)
 	}
 }

@@ -52,11 +52,12 @@ func (c *ExecCmd) Run(g *Globals) error {
 		return err
 	}
 	code, err := ct.Exec(&container.ExecOptions{
-		Process:      p,
-		PidFile:      c.PidFile,
-		Detach:       c.Detach,
-		PreserveFDs:  c.PreserveFds,
-		IgnorePaused: c.IgnorePaused,
+		Process:       p,
+		PidFile:       c.PidFile,
+		ConsoleSocket: c.ConsoleSocket,
+		Detach:        c.Detach,
+		PreserveFDs:   c.PreserveFds,
+		IgnorePaused:  c.IgnorePaused,
 	})
 	if err != nil {
 		return err
