@@ -268,8 +268,14 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 	extra := append(l.extra[:len(l.extra):len(l.extra)], childSock)
 	syncFD := 3 + len(extra) - 1
 	env := append([]string{nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD)}, l.env...)
+	exe, err := sealedExe(3 + len(extra) + 16)
+	if err != nil {
+		childSock.Close()
+		return nil, err
+	}
+	defer exe.Close()
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        exePath(exe),
 		Args:        []string{"hako", "init"},
 		Env:         env,
 		Stdin:       l.stdin,
