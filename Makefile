@@ -34,7 +34,7 @@ test:
 
 # Unit tests: every package but the ones under test/ (no root needed).
 unit:
-	$(GO) test -count=1 $(TESTFLAGS) $$($(GO) list ./... | grep -v '/test/')
+	$(GO) test -count=1 $(TESTFLAGS) $$($(GO) list -e ./... | grep -v '/test/')
 
 # Integration tests only, against bin/hako (HAKO_BIN=... to test another runtime).
 integration: build

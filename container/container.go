@@ -56,6 +56,10 @@ type State struct {
 	// PidNS is the inode of the container's pid namespace, or 0 when it
 	// shares the host's.
 	PidNS uint64 `json:"pidNs,omitempty"`
+	// MntNS is the inode of the container's mount namespace (always its
+	// own): without a pid namespace, membership in it tells which
+	// processes belong to the container.
+	MntNS uint64 `json:"mntNs,omitempty"`
 	// Hooks are kept for poststop, which runs when the bundle may be gone.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
 }

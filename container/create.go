@@ -181,6 +181,9 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 			return initPid, err
 		}
 	}
+	if c.State.MntNS, err = nsInode(initPid, "mnt"); err != nil {
+		return initPid, err
+	}
 
 	runtimeHooks := sp.Hooks != nil && (len(sp.Hooks.Prestart) > 0 || len(sp.Hooks.CreateRuntime) > 0)
 	cfg := containerinit.Config{

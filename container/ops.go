@@ -78,10 +78,8 @@ func (c *Container) Kill(sig unix.Signal, all bool) error {
 }
 
 func (c *Container) signal(sig unix.Signal, all bool) error {
-	if all && c.State.PidNS != 0 {
-		// Every process whose pid namespace is the container's: they
-		// are all descendants of its init.
-		for _, pid := range c.pidsInNamespace() {
+	if all {
+		for _, pid := range c.members() {
 			if pid != c.State.Pid {
 				unix.Kill(pid, sig)
 			}
@@ -98,7 +96,17 @@ func (c *Container) signal(sig unix.Signal, all bool) error {
 	return nil
 }
 
-func (c *Container) pidsInNamespace() []int {
+// members lists the container's processes: those in its pid namespace
+// when it has one, else those in its mount namespace (daemons that left
+// the init's process tree included).
+func (c *Container) members() []int {
+	name, ino := "pid", c.State.PidNS
+	if ino == 0 {
+		name, ino = "mnt", c.State.MntNS
+	}
+	if ino == 0 {
+		return nil
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -109,7 +117,7 @@ func (c *Container) pidsInNamespace() []int {
 		if err != nil {
 			continue
 		}
-		if ino, err := nsInode(pid, "pid"); err == nil && ino == c.State.PidNS {
+		if got, err := nsInode(pid, name); err == nil && got == ino {
 			pids = append(pids, pid)
 		}
 	}
@@ -152,10 +160,8 @@ func (c *Container) killAndWait() error {
 		return nil
 	}
 	defer unix.Close(fd)
-	if c.State.PidNS != 0 {
-		for _, pid := range c.pidsInNamespace() {
-			unix.Kill(pid, unix.SIGKILL)
-		}
+	for _, pid := range c.members() {
+		unix.Kill(pid, unix.SIGKILL)
 	}
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
 		return fmt.Errorf("kill container %q: %w", c.State.ID, err)

@@ -141,6 +141,9 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 			return nil, fmt.Errorf("wait for createRuntime hooks: %w", err)
 		}
 	}
+	// Hooks in the container's namespaces see the pid as the container
+	// does (runtime-spec runtime.md, "State").
+	cfg.State.Pid = os.Getpid()
 	if s.Hooks != nil && len(s.Hooks.CreateContainer) > 0 {
 		if err := runHooks("createContainer", s.Hooks.CreateContainer, cfg.State); err != nil {
 			return nil, err

@@ -14,10 +14,18 @@ type rootlessMode string
 func (r rootlessMode) IsBool() bool { return true }
 
 func (r *rootlessMode) Decode(ctx *kong.DecodeContext) error {
-	t, err := ctx.Scan.PopValue("rootless")
-	if err != nil {
-		return err
+	// Bare --rootless: kong gives a bool flag no value token. runc also
+	// takes the value as the next word: `--rootless false`.
+	if next := ctx.Scan.Peek(); next.Type != kong.FlagValueToken {
+		if v, ok := next.Value.(string); ok && next.Type == kong.UntypedToken && (v == "auto" || v == "true" || v == "false") {
+			ctx.Scan.Pop()
+			*r = rootlessMode(v)
+			return nil
+		}
+		*r = "true"
+		return nil
 	}
+	t := ctx.Scan.Pop()
 	switch v := t.Value.(type) {
 	case bool:
 		*r = "false"

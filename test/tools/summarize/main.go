@@ -101,6 +101,27 @@ func (s *summarizer) printOutput(lines []string, indent string) {
 	}
 }
 
+// testOutput drops go test's framing lines (=== RUN, --- FAIL: ...) from a
+// test's output: the summary prints its own.
+func testOutput(lines []string) []string {
+	var out []string
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "=== ") || strings.HasPrefix(t, "--- PASS: ") ||
+			strings.HasPrefix(t, "--- FAIL: ") || strings.HasPrefix(t, "--- SKIP: ") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// shortName is the last element of a package path: "integration" for
+// github.com/hako-runtime/hako/test/integration.
+func shortName(pkg string) string {
+	return pkg[strings.LastIndex(pkg, "/")+1:]
+}
+
 // handle processes one input line.
 func (s *summarizer) handle(line string) {
 	var e event
@@ -146,17 +167,18 @@ func (s *summarizer) handle(line string) {
 
 func (s *summarizer) finishTest(p *pkgState, t *testState) {
 	top := !strings.Contains(t.name, "/")
+	name := shortName(p.name) + "." + t.name
 	switch t.result {
 	case "fail":
-		s.printf("  FAIL %s (%.2fs)\n", t.name, t.elapsed)
-		s.printOutput(t.output, "      ")
+		s.printf("  FAIL %s (%.2fs)\n", name, t.elapsed)
+		s.printOutput(testOutput(t.output), "      ")
 	case "skip":
 		if top || s.verbose {
-			s.printf("  SKIP %s%s\n", t.name, skipReason(t.output))
+			s.printf("  SKIP %s%s\n", name, skipReason(t.output))
 		}
 	case "pass":
 		if top || s.verbose {
-			s.printf("  ok   %s (%.2fs)\n", t.name, t.elapsed)
+			s.printf("  ok   %s (%.2fs)\n", name, t.elapsed)
 		}
 	}
 }

@@ -113,3 +113,10 @@ not json at all
 		t.Fatalf("unexpected (%d):\n%s", n, out)
 	}
 }
+
+func TestFramingLinesDropped(t *testing.T) {
+	got := testOutput([]string{"=== RUN   TestX\n", "    x_test.go:3: boom\n", "        --- stderr:\n", "--- FAIL: TestX (0.00s)\n"})
+	if len(got) != 2 || !strings.Contains(got[1], "--- stderr:") {
+		t.Fatalf("testOutput: %q", got)
+	}
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# run-tests.sh: the whole test suite, as root (see docs/testing.md).
+#
+#   1. go vet ./...
+#   2. make build (bin/hako, the binary the integration tests run)
+#   3. go test -json of every package: unit tests and test/integration,
+#      summarized by test/tools/summarize
+#
+# Ends with one line "N passed, M failed[, K skipped]" and exits non-zero iff
+# a test failed or vet or the build failed. Whatever the tests leave behind
+# after a crash or an interrupt (containers, mounts, network namespaces,
+# processes, temporary files) is cleaned up on exit.
+#
+# Environment: HAKO_BIN (runtime under test; default bin/hako),
+# GOTESTFLAGS (extra go test flags, e.g. "-run TestLifecycle").
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+top=$PWD
+export PATH=/usr/local/go/bin:$PATH
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hako-tests.XXXXXX")
+chmod 0755 "$work"
+export HAKO_TEST_TMPDIR=$work/itest
+mkdir -p "$HAKO_TEST_TMPDIR" "$top/_output"
+job=
+
+# mounts_under DIR: mount points at or under DIR in this mount namespace,
+# deepest first.
+mounts_under() {
+	awk -v d="$1" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# sweep removes what a crashed or interrupted run may have left. Quiet when
+# there is nothing to do.
+sweep() {
+	local bin=${HAKO_BIN:-$top/bin/hako} root id pid m ns
+	if [ -x "$bin" ] && [ -d "$HAKO_TEST_TMPDIR" ]; then
+		while IFS= read -r root; do
+			for id in $("$bin" --root "$root" list -q 2>/dev/null); do
+				echo "cleanup: deleting leftover container $id" >&2
+				"$bin" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+			done
+		done < <(find "$HAKO_TEST_TMPDIR" -mindepth 2 -maxdepth 3 -type d -name state 2>/dev/null)
+	fi
+	# Processes the suite started carry HAKO_ITEST=<token>/... (the token is
+	# per run): kill them by PID.
+	if [ -n "${HAKO_TEST_RUN_TOKEN:-}" ]; then
+		for pid in $(grep -lsz "^HAKO_ITEST=$HAKO_TEST_RUN_TOKEN/" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+			[ "$pid" = $$ ] && continue
+			echo "cleanup: killing leftover process $pid" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^hakotest-/ { print $1 }'); do
+		echo "cleanup: deleting network namespace $ns" >&2
+		ip netns delete "$ns" 2>/dev/null || true
+	done
+	for m in $(mounts_under "$work"); do
+		echo "cleanup: unmounting $m" >&2
+		umount -l "$m" 2>/dev/null || true
+	done
+	if [ -n "$(mounts_under "$work")" ]; then
+		echo "cleanup: mounts remain under $work; not removing it" >&2
+	else
+		rm -rf "$work"
+	fi
+}
+
+on_exit() {
+	local rc=$?
+	if [ -n "$job" ] && kill -0 "$job" 2>/dev/null; then
+		# The test job runs in its own process group (set -m): stop all of it.
+		kill -TERM -- "-$job" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$job" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -KILL -- "-$job" 2>/dev/null || true
+	fi
+	sweep
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+export HAKO_TEST_RUN_TOKEN=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+failed_steps=()
+
+echo "== go vet ./..."
+if ! go vet ./...; then
+	failed_steps+=(-failed-step vet)
+fi
+
+echo "== make build"
+packages=$(go list -e ./...)
+if make --no-print-directory build; then
+	export HAKO_BIN=${HAKO_BIN:-$top/bin/hako}
+else
+	failed_steps+=(-failed-step build)
+	if [ -z "${HAKO_BIN:-}" ]; then
+		echo "build failed: the integration tests are not run" >&2
+		packages=$(echo "$packages" | grep -v '/test/integration$')
+	fi
+fi
+
+if ! go build -o "$work/summarize" ./test/tools/summarize; then
+	echo "cannot build test/tools/summarize" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+echo "== go test ($(echo "$packages" | wc -l) packages, runtime ${HAKO_BIN:-none})"
+mkfifo "$work/results"
+"$work/summarize" -raw "$top/_output/test-results.json" "${failed_steps[@]}" <"$work/results" &
+summarize_pid=$!
+set -m # the test job gets its own process group, so on_exit can stop all of it
+# shellcheck disable=SC2086 # word splitting of $packages and $GOTESTFLAGS is wanted
+go test -count=1 -json -timeout 20m -parallel 4 ${GOTESTFLAGS:-} $packages >"$work/results" 2>&1 &
+job=$!
+set +m
+wait "$job"
+test_rc=$?
+job=
+wait "$summarize_pid"
+summary_rc=$?
+
+if [ "$test_rc" -ne 0 ] || [ "$summary_rc" -ne 0 ] || [ ${#failed_steps[@]} -gt 0 ]; then
+	exit 1
+fi
+exit 0
