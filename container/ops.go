@@ -192,3 +192,15 @@ func (s *Store) List() ([]*Container, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].State.ID < out[j].State.ID })
 	return out, nil
 }
+
+// Pids lists the host pids of the container's processes.
+func (c *Container) Pids() ([]int, error) {
+	switch c.State.Status {
+	case specs.StateCreated, specs.StateRunning, StatusPaused:
+	default:
+		return nil, c.wrongStatus("list processes of", specs.StateCreated, specs.StateRunning)
+	}
+	pids := c.members()
+	sort.Ints(pids)
+	return pids, nil
+}

@@ -11,7 +11,7 @@ export PATH=/usr/local/go/bin:$PATH
 # busybox-static: the test rootfs; libseccomp-dev, pkg-config: the static
 # build; uidmap: newuidmap/newgidmap for rootless tests; iproute2: ip netns;
 # runc: the reference runtime the integration suite is validated against.
-packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc)
+packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc procps util-linux)
 
 missing=()
 for p in "${packages[@]}"; do

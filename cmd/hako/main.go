@@ -67,6 +67,7 @@ type CLI struct {
 	Delete   DeleteCmd   `cmd:"" help:"Delete a stopped container, or any with --force."`
 	Run      RunCmd      `cmd:"" help:"Create, start and wait for a container."`
 	Exec     ExecCmd     `cmd:"" help:"Run another process in a running container."`
+	Ps       PsCmd       `cmd:"" help:"List the processes of a container."`
 	List     ListCmd     `cmd:"" help:"List containers."`
 	Spec     SpecCmd     `cmd:"" help:"Write a default config.json."`
 	Features FeaturesCmd `cmd:"" help:"Print the features hako supports as JSON."`
