@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/hako-runtime/hako/nsexec"
 	"github.com/hako-runtime/hako/spec"
 	"github.com/hako-runtime/hako/syncmsg"
+	"github.com/hako-runtime/hako/userns"
 )
 
 // CreateOptions are the flags of `hako create`.
@@ -64,6 +64,9 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	}
 	if sp.Process == nil {
 		return nil, errors.New("config.json: process is required to create a container")
+	}
+	if os.Geteuid() != 0 && !hasUserNamespace(sp) {
+		return nil, fmt.Errorf("running as uid %d, the config needs a user namespace in linux.namespaces: write one with `hako spec --rootless`", os.Geteuid())
 	}
 	if sp.Process.Terminal && o.ConsoleSocket == "" && !o.relayConsole {
 		return nil, errors.New("process.terminal is true: pass --console-socket to receive the pty (or use `hako run` in the foreground)")
@@ -365,6 +368,18 @@ func orDefault(f, def *os.File) *os.File {
 	return def
 }
 
+func hasUserNamespace(sp *specs.Spec) bool {
+	if sp.Linux == nil {
+		return false
+	}
+	for _, ns := range sp.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			return true
+		}
+	}
+	return false
+}
+
 func hasJoin(b *nsexec.Bootstrap, typ int) bool {
 	for _, j := range b.Joins {
 		if j.Type == typ {
@@ -454,30 +469,12 @@ func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
 	return b, u, nil
 }
 
-// writeIDMaps writes the uid and gid maps of a new user namespace. As root
-// the kernel interface takes any mapping.
+// writeIDMaps writes the maps of the init's new user namespace.
 func writeIDMaps(pid int, u *userNS) error {
 	if u == nil {
 		return errors.New("init asked for id maps without a new user namespace")
 	}
-	write := func(file string, m []specs.LinuxIDMapping) error {
-		if len(m) == 0 {
-			return nil
-		}
-		var sb strings.Builder
-		for _, e := range m {
-			fmt.Fprintf(&sb, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-		}
-		p := "/proc/" + strconv.Itoa(pid) + "/" + file
-		if err := os.WriteFile(p, []byte(sb.String()), 0); err != nil {
-			return fmt.Errorf("write linux.%sMappings to %s: %w", file[:3], p, err)
-		}
-		return nil
-	}
-	if err := write("uid_map", u.uidMap); err != nil {
-		return err
-	}
-	return write("gid_map", u.gidMap)
+	return userns.WriteMaps(pid, u.uidMap, u.gidMap)
 }
 
 // writePidFile writes the pid atomically: clients poll for the file and

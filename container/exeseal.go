@@ -27,6 +27,16 @@ import (
 // least minFD so that the child's fd shuffling cannot overwrite it before
 // the exec. The caller closes it once the init has started.
 func sealedExe(minFD int) (*os.File, error) {
+	// A normal user's container runs with that user's ids and its
+	// subordinate ones: a binary the user cannot write (installed by
+	// root) needs no protection, and a copy would only cost time.
+	if os.Geteuid() != 0 && unix.Faccessat(unix.AT_FDCWD, "/proc/self/exe", unix.W_OK, unix.AT_EACCESS) != nil {
+		fd, err := unix.Open("/proc/self/exe", unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open own binary: %w", err)
+		}
+		return highFD(fd, minFD, "hako-exe")
+	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err == nil {
 		err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV})
