@@ -38,6 +38,8 @@ type CreateOptions struct {
 
 	// relayConsole keeps the pty master for `run` to relay.
 	relayConsole bool
+	// compiledSeccomp is the filter, compiled before anything starts.
+	compiledSeccomp []byte
 }
 
 // Create makes a container up to the point where only the user's program
@@ -73,6 +75,13 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	}
 	if !sp.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	if sp.Linux != nil {
+		// Compiled (or found in the cache) before anything exists, so
+		// a bad profile leaves nothing to clean up.
+		if o.compiledSeccomp, err = compileSeccomp(s.Root, sp.Linux.Seccomp); err != nil {
+			return nil, err
+		}
 	}
 	rootfs := sp.Root.Path
 	if !filepath.IsAbs(rootfs) {
@@ -197,6 +206,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 		PreserveFDs:  o.PreserveFDs,
 		RuntimeHooks: runtimeHooks,
 		State:        c.State.OCIState(),
+		Seccomp:      o.compiledSeccomp,
 	}
 	raw, err := json.Marshal(&cfg)
 	if err != nil {

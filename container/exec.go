@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -128,11 +127,18 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 
 	execSpec := *sp
 	execSpec.Process = o.Process
+	var compiled []byte
+	if sp.Linux != nil {
+		if compiled, err = compileSeccomp(c.store.Root, sp.Linux.Seccomp); err != nil {
+			return fail(err)
+		}
+	}
 	raw, err := json.Marshal(&containerinit.Config{
 		Exec:        true,
 		Spec:        &execSpec,
 		PreserveFDs: o.PreserveFDs,
 		State:       c.State.OCIState(),
+		Seccomp:     compiled,
 	})
 	if err != nil {
 		return fail(err)
@@ -142,22 +148,16 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	}
 	// EOF: the sync socket closed on exec, the program runs.
 	var master *os.File
-	for done := false; !done; {
-		m, fds, err := syncmsg.ReadFD(ip.sock)
-		switch {
-		case err == nil && m.Type == syncmsg.TypeConsole:
-			if master, err = takeConsole(m, fds, o.ConsoleSocket); err != nil {
-				return fail(err)
-			}
-		case err == nil && m.Type == syncmsg.TypeError:
-			return fail(errors.New(m.Error))
-		case err == nil:
-			return fail(fmt.Errorf("unexpected message %q", m.Type))
-		case errors.Is(err, io.EOF):
-			done = true
-		default:
-			return fail(err)
-		}
+	var sc *specs.LinuxSeccomp
+	if sp.Linux != nil {
+		sc = sp.Linux.Seccomp
+	}
+	err = awaitExec(ip.sock, sc, pid, c.State.OCIState(), func(m *syncmsg.Message, fds []int) (err error) {
+		master, err = takeConsole(m, fds, o.ConsoleSocket)
+		return err
+	})
+	if err != nil {
+		return fail(err)
 	}
 	if master != nil {
 		relay := console.StartRelay(master, orDefault(o.Stdin, os.Stdin), orDefault(o.Stdout, os.Stdout))

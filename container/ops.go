@@ -4,17 +4,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-runtime/hako/hooks"
-	"github.com/hako-runtime/hako/syncmsg"
 )
 
 func (c *Container) wrongStatus(op string, want ...specs.ContainerState) error {
@@ -40,15 +39,15 @@ func (c *Container) Start() error {
 	if err := os.Remove(filepath.Join(c.dir, startSock)); err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
-	// The init closes the connection by exec'ing; it writes only to
-	// report an error.
-	m, err := syncmsg.Read(conn)
-	switch {
-	case err == nil && m.Type == syncmsg.TypeError:
-		return fmt.Errorf("start container %q: %s", c.State.ID, m.Error)
-	case err == nil:
-		return fmt.Errorf("start container %q: unexpected message %q", c.State.ID, m.Type)
-	case !errors.Is(err, io.EOF):
+	// The init closes the connection by exec'ing; before, it may send a
+	// seccomp listener fd, or an error.
+	var sc *specs.LinuxSeccomp
+	if sp, err := c.Config(); err == nil && sp.Linux != nil {
+		sc = sp.Linux.Seccomp
+	}
+	st := c.State.OCIState()
+	st.Status = specs.StateRunning
+	if err := awaitExec(conn, sc, c.State.Pid, st, nil); err != nil {
 		return fmt.Errorf("start container %q: %w", c.State.ID, err)
 	}
 	c.State.Status = specs.StateRunning
@@ -87,10 +86,18 @@ func (c *Container) signal(sig unix.Signal, all bool) error {
 	}
 	fd, err := openProcess(c.State.Pid, c.State.InitStartTime)
 	if err != nil {
+		// With --all the init may have exited already, because the
+		// processes it waited for are gone: that is success.
+		if all && errors.Is(err, unix.ESRCH) {
+			return nil
+		}
 		return fmt.Errorf("kill container %q: %w", c.State.ID, err)
 	}
 	defer unix.Close(fd)
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		if all && errors.Is(err, unix.ESRCH) {
+			return nil
+		}
 		return fmt.Errorf("kill container %q: %w", c.State.ID, err)
 	}
 	return nil
@@ -180,7 +187,8 @@ func (s *Store) List() ([]*Container, error) {
 	}
 	var out []*Container
 	for _, e := range ents {
-		if !e.IsDir() {
+		// Dot entries are hako's own (the seccomp cache).
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		c, err := s.Peek(e.Name())

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -44,6 +45,9 @@ type Config struct {
 	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
 	// State is the OCI state for the hooks the init runs itself.
 	State specs.State `json:"state"`
+	// Seccomp is the compiled filter (seccomp's binary form), compiled
+	// (or taken from the cache) by the parent.
+	Seccomp []byte `json:"seccomp,omitempty"`
 }
 
 // IsInit says whether this process was started as a container init.
@@ -62,6 +66,11 @@ func Main() {
 		os.Exit(1)
 	}
 	os.Clearenv()
+	// The Go runtime raised our soft RLIMIT_NOFILE; the container's
+	// process must inherit what its caller had.
+	if cur, max, ok := nsexec.OrigNofile(); ok {
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: cur, Max: max})
+	}
 	syncSock := os.NewFile(uintptr(syncFD), "sync")
 	cfg, err := receiveConfig(syncSock)
 	if err != nil {
@@ -172,6 +181,9 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 	if err != nil {
 		return nil, err
 	}
+	if err := p.setSeccomp(cfg.Seccomp); err != nil {
+		return nil, err
+	}
 
 	if err := syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeReady}); err != nil {
 		return nil, fmt.Errorf("report ready: %w", err)
@@ -197,8 +209,9 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 		}
 	}
 	// On success this does not return, and conn closes on exec: that is
-	// how `hako start` learns the process runs.
-	return conn, p.exec()
+	// how `hako start` learns the process runs. A seccomp listener fd
+	// goes to `hako start` over conn.
+	return conn, p.exec(int(conn.Fd()))
 }
 
 // execProcess is the whole of an exec init. setns into the mount
@@ -219,7 +232,10 @@ func execProcess(cfg *Config, syncSock *os.File) error {
 	if err != nil {
 		return err
 	}
-	return p.exec()
+	if err := p.setSeccomp(cfg.Seccomp); err != nil {
+		return err
+	}
+	return p.exec(int(syncSock.Fd()))
 }
 
 func runHooks(phase string, hs []specs.Hook, st specs.State) error {

@@ -9,10 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-runtime/hako/seccomp"
 	"github.com/hako-runtime/hako/spec"
 )
 
@@ -27,6 +29,8 @@ type process struct {
 	sched       *unix.SchedAttr
 	ioprio      int
 	personality int
+	seccomp     *seccomp.Program
+	notify      *notifySender // with a seccomp listener
 }
 
 type rlimit struct {
@@ -148,7 +152,8 @@ func schedAttr(sc *specs.Scheduler) (*unix.SchedAttr, error) {
 
 // exec applies the process attributes in the order the kernel needs
 // (privileged steps before the uid change, no_new_privs last) and execs.
-func (p *process) exec() error {
+// A seccomp listener fd is sent over notifySock.
+func (p *process) exec(notifySock int) error {
 	ps := p.spec
 	if ps.User.Umask != nil {
 		unix.Umask(int(*ps.User.Umask))
@@ -188,6 +193,27 @@ func (p *process) exec() error {
 			return fmt.Errorf("set process.scheduler: %w", err)
 		}
 	}
+	// Everything execve needs is allocated now: after the filter is
+	// loaded, nothing may allocate or make other system calls.
+	argv0, err := syscall.BytePtrFromString(p.path)
+	if err != nil {
+		return fmt.Errorf("process.args[0]: %w", err)
+	}
+	argv, err := syscall.SlicePtrFromStrings(ps.Args)
+	if err != nil {
+		return fmt.Errorf("process.args: %w", err)
+	}
+	envv, err := syscall.SlicePtrFromStrings(p.env)
+	if err != nil {
+		return fmt.Errorf("process.env: %w", err)
+	}
+	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load
+	// it while we still have it, before the capabilities are dropped.
+	if p.seccomp != nil && !ps.NoNewPrivileges {
+		if err := p.loadSeccomp(notifySock); err != nil {
+			return err
+		}
+	}
 	if err := p.caps.applyWithUser(&ps.User); err != nil {
 		return err
 	}
@@ -195,11 +221,14 @@ func (p *process) exec() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set noNewPrivileges: %w", err)
 		}
+		if p.seccomp != nil {
+			if err := p.loadSeccomp(notifySock); err != nil {
+				return err
+			}
+		}
 	}
-	if err := syscall.Exec(p.path, ps.Args, p.env); err != nil {
-		return fmt.Errorf("exec %s: %w", ps.Args[0], err)
-	}
-	return nil
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(argv0)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+	return fmt.Errorf("exec %s: %w", ps.Args[0], errno)
 }
 
 // lookPath finds the executable the way execvp would, with the PATH of the

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -43,6 +44,11 @@
 #define MAX_BOOTSTRAP (64 * 1024)
 
 static int sync_fd = -1;
+
+// The RLIMIT_NOFILE the init was started with, before the Go runtime
+// raises its soft limit: the container's process must get this one.
+struct rlimit hako_orig_nofile;
+int hako_orig_nofile_ok;
 
 static int write_all(int fd, const void *buf, size_t len)
 {
@@ -180,6 +186,7 @@ __attribute__((constructor)) static void hako_nsexec(void)
 	if (!env)
 		return;
 	sync_fd = atoi(env);
+	hako_orig_nofile_ok = getrlimit(RLIMIT_NOFILE, &hako_orig_nofile) == 0;
 
 	char *boot = read_frame(NULL);
 	if (!boot)

@@ -10,6 +10,9 @@
 package nsexec
 
 // #cgo CFLAGS: -Wall -O2
+// #include <sys/resource.h>
+// extern struct rlimit hako_orig_nofile;
+// extern int hako_orig_nofile_ok;
 import "C"
 
 import (
@@ -80,4 +83,13 @@ func NeedsFork(unshare uintptr, joins []Join) bool {
 		}
 	}
 	return false
+}
+
+// OrigNofile returns the RLIMIT_NOFILE the init was started with, before
+// the Go runtime raised its soft limit.
+func OrigNofile() (cur, max uint64, ok bool) {
+	if C.hako_orig_nofile_ok == 0 {
+		return 0, 0, false
+	}
+	return uint64(C.hako_orig_nofile.rlim_cur), uint64(C.hako_orig_nofile.rlim_max), true
 }

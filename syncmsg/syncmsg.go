@@ -29,7 +29,8 @@ const (
 	TypeContinue = "continue" // parent -> init: hooks done
 	TypeReady    = "ready"    // init -> parent: created, waiting for start
 	TypeError    = "error"    // either way: Error says what failed
-	TypeConsole  = "console"  // init -> parent: the pty master is attached; Error unused, Pid unused
+	TypeConsole  = "console"  // init -> parent: the pty master is attached
+	TypeSeccomp  = "seccomp"  // init -> parent: the seccomp listener fd is attached
 )
 
 // Message is one frame's payload.

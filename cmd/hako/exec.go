@@ -11,7 +11,7 @@ type ExecCmd struct {
 	Detach         bool     `short:"d" help:"Do not wait for the process."`
 	PidFile        string   `help:"Write the process's pid to this file." placeholder:"FILE"`
 	Process        string   `short:"p" help:"A process.json describing the whole process." placeholder:"FILE"`
-	Env            []string `short:"e" help:"Set an environment variable (NAME=value)." placeholder:"NAME=VALUE"`
+	Env            []string `short:"e" sep:"none" help:"Set an environment variable (NAME=value)." placeholder:"NAME=VALUE"`
 	Cwd            string   `help:"Working directory in the container."`
 	User           string   `short:"u" help:"User, as uid[:gid] or names of the container." placeholder:"UID[:GID]"`
 	AdditionalGids []string `short:"g" help:"Additional group id." placeholder:"GID"`

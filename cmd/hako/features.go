@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/hako-runtime/hako/seccomp"
 	"github.com/hako-runtime/hako/spec"
 )
 
@@ -11,7 +14,19 @@ import (
 type FeaturesCmd struct{}
 
 func (c *FeaturesCmd) Run(g *Globals) error {
-	b, err := json.MarshalIndent(spec.Features(), "", "    ")
+	f := spec.Features()
+	if f.Linux != nil {
+		enabled := true
+		f.Linux.Seccomp = &features.Seccomp{
+			Enabled:        &enabled,
+			Actions:        seccomp.Actions(),
+			Operators:      seccomp.Operators(),
+			Archs:          seccomp.Archs(),
+			KnownFlags:     seccomp.KnownFlags(),
+			SupportedFlags: seccomp.SupportedFlags(),
+		}
+	}
+	b, err := json.MarshalIndent(f, "", "    ")
 	if err != nil {
 		return err
 	}
