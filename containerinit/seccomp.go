@@ -39,6 +39,7 @@ func (p *process) setSeccomp(compiled []byte) error {
 type notifySender struct {
 	frame []byte
 	oob   []byte
+	fdAt  int // offset of the fd in oob
 	iov   unix.Iovec
 	msg   unix.Msghdr
 }
@@ -51,8 +52,9 @@ func newNotifySender() (*notifySender, error) {
 	n := &notifySender{frame: make([]byte, 4+len(payload))}
 	binary.BigEndian.PutUint32(n.frame, uint32(len(payload)))
 	copy(n.frame[4:], payload)
-	// The fd goes into the last 4 bytes once Load returns it.
+	// The fd goes in right after the cmsghdr once Load returns it.
 	n.oob = unix.UnixRights(0)
+	n.fdAt = unix.CmsgLen(0)
 	n.iov.Base = &n.frame[0]
 	n.iov.SetLen(len(n.frame))
 	n.msg.Iov = &n.iov
@@ -63,7 +65,7 @@ func newNotifySender() (*notifySender, error) {
 }
 
 func (n *notifySender) send(sock, fd int) error {
-	binary.NativeEndian.PutUint32(n.oob[len(n.oob)-4:], uint32(fd))
+	binary.NativeEndian.PutUint32(n.oob[n.fdAt:], uint32(fd))
 	r, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(sock), uintptr(unsafe.Pointer(&n.msg)), 0)
 	if errno != 0 {
 		return fmt.Errorf("send seccomp listener fd: %w", errno)
