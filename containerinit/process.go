@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-runtime/hako/mounts"
 	"github.com/hako-runtime/hako/seccomp"
 	"github.com/hako-runtime/hako/spec"
 )
@@ -47,8 +48,10 @@ func prepareProcess(s *specs.Spec, makeCwd bool) (*process, error) {
 	ps := s.Process
 	p := &process{spec: ps, env: ps.Env, ioprio: -1, personality: -1}
 	if ps.Cwd != "" && makeCwd {
-		if err := os.MkdirAll(ps.Cwd, 0o755); err != nil && !errors.Is(err, unix.EROFS) {
-			return nil, fmt.Errorf("process.cwd %s: %w", ps.Cwd, err)
+		// Made inside the root without following magic links: a cwd
+		// like /proc/self/fd/N/x must not create anything on the host.
+		if err := makeCwdInRoot(ps.Cwd); err != nil {
+			return nil, err
 		}
 	}
 	path, err := lookPath(ps.Args[0], ps.Env, ps.Cwd)
@@ -163,6 +166,12 @@ func (p *process) exec(notifySock int) error {
 	if ps.Cwd != "" {
 		if err := unix.Chdir(ps.Cwd); err != nil {
 			return fmt.Errorf("chdir to process.cwd %s: %w", ps.Cwd, err)
+		}
+		// A cwd through a magic link (/proc/self/fd/N of an fd the
+		// caller leaked to us) can land outside the container's root;
+		// the kernel then reports it unreachable (CVE-2024-21626).
+		if _, err := unix.Getwd(); err != nil {
+			return fmt.Errorf("process.cwd %s is outside the container's root filesystem", ps.Cwd)
 		}
 	}
 	if ps.OOMScoreAdj != nil {
@@ -301,4 +310,23 @@ func homeDir(uid uint32) string {
 		}
 	}
 	return "/"
+}
+
+// makeCwdInRoot creates the cwd if missing, resolving it inside "/" (the
+// container's root after pivot_root) with no magic links.
+func makeCwdInRoot(cwd string) error {
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("process.cwd %s: %w", cwd, err)
+	}
+	defer unix.Close(root)
+	fd, err := mounts.MkdirAllInRoot(root, cwd, 0o755)
+	if err != nil {
+		if errors.Is(err, unix.EROFS) {
+			return nil
+		}
+		return fmt.Errorf("process.cwd %s: %w", cwd, err)
+	}
+	unix.Close(fd)
+	return nil
 }

@@ -97,11 +97,15 @@ func TestCLIFeatures(t *testing.T) {
 		if len(f.Linux.Capabilities) < 41 {
 			t.Errorf("features lists %d capabilities, want every one the kernel knows", len(f.Linux.Capabilities))
 		}
-		if f.Linux.Cgroup == nil || f.Linux.Cgroup.V2 == nil || !*f.Linux.Cgroup.V2 {
-			t.Errorf("features linux.cgroup.v2 is not true: %+v", f.Linux.Cgroup)
+		// No cgroup driver yet: features must not claim one.
+		if f.Linux.Cgroup == nil || f.Linux.Cgroup.V2 == nil || *f.Linux.Cgroup.V2 {
+			t.Errorf("features linux.cgroup.v2 is not false: %+v", f.Linux.Cgroup)
 		}
 		if f.Linux.Seccomp == nil || f.Linux.Seccomp.Enabled == nil || !*f.Linux.Seccomp.Enabled {
 			t.Errorf("features linux.seccomp.enabled is not true: %+v", f.Linux.Seccomp)
+		}
+		if sc := f.Linux.Seccomp; sc == nil || !slices.Contains(sc.Actions, "SCMP_ACT_NOTIFY") || !slices.Contains(sc.Operators, "SCMP_CMP_MASKED_EQ") || !slices.Contains(sc.Archs, "SCMP_ARCH_X86_64") {
+			t.Errorf("features linux.seccomp lacks actions, operators or archs: %+v", f.Linux.Seccomp)
 		}
 	})
 }

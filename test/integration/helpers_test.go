@@ -234,7 +234,9 @@ type opts struct {
 	extraFiles []*os.File
 	env        []string // added to the runtime's environment
 	timeout    time.Duration
-	noRoot     bool // leave out --root
+	noRoot     bool   // leave out --root
+	bin        string // run this binary instead of hakoBin (a copy)
+	dir        string // working directory of the runtime (default: the test's)
 }
 
 type bgCmd struct {
@@ -266,11 +268,16 @@ func (e *Env) startHako(o opts, args ...string) *bgCmd {
 		timeout = cmdTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	cmd := exec.CommandContext(ctx, hakoBin, full...)
+	bin := hakoBin
+	if o.bin != "" {
+		bin = o.bin
+	}
+	cmd := exec.CommandContext(ctx, bin, full...)
 	cmd.WaitDelay = 5 * time.Second
+	cmd.Dir = o.dir
 	cmd.Env = append(append(os.Environ(), "HAKO_ITEST="+e.mark), o.env...)
 	cmd.ExtraFiles = o.extraFiles
-	b := &bgCmd{e: e, cmd: cmd, cancel: cancel, ctx: ctx, timeout: timeout, res: &result{args: append([]string{filepath.Base(hakoBin)}, full...)}}
+	b := &bgCmd{e: e, cmd: cmd, cancel: cancel, ctx: ctx, timeout: timeout, res: &result{args: append([]string{filepath.Base(bin)}, full...)}}
 	var err error
 	if o.stdout != nil {
 		cmd.Stdout, b.userOut = o.stdout, o.stdout
@@ -540,6 +547,13 @@ func (e *Env) create(b *Bundle, extra ...string) *ctr {
 
 func (e *Env) createID(b *Bundle, id string, extra ...string) *ctr {
 	e.t.Helper()
+	return e.createOpts(b, id, opts{}, extra...)
+}
+
+// createOpts is createID with runtime options (stdout and stderr are
+// replaced by the container's output files).
+func (e *Env) createOpts(b *Bundle, id string, o opts, extra ...string) *ctr {
+	e.t.Helper()
 	b.save()
 	out, err := os.CreateTemp(e.dir, "ctr-stdout-")
 	if err != nil {
@@ -553,7 +567,8 @@ func (e *Env) createID(b *Bundle, id string, extra ...string) *ctr {
 	defer errF.Close()
 	args := append([]string{"create", "--bundle", b.Dir}, extra...)
 	args = append(args, id)
-	r := e.hakoWith(opts{stdout: out, stderr: errF}, args...)
+	o.stdout, o.stderr = out, errF
+	r := e.hakoWith(o, args...)
 	return &ctr{e: e, id: id, b: b, outF: out.Name(), errF: errF.Name(), create: r}
 }
 

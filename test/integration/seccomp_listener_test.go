@@ -72,7 +72,7 @@ func TestSeccompListener(t *testing.T) {
 	}()
 
 	b := e.newBundle(func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs"})
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
 		s.Linux.Seccomp = &specs.LinuxSeccomp{
 			DefaultAction:    specs.ActAllow,
 			ListenerPath:     sock,
@@ -81,7 +81,7 @@ func TestSeccompListener(t *testing.T) {
 				{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActNotify},
 			},
 		}
-	}).sh(`mkdir /scratch/x 2>&1; echo "rc=$?"; [ -d /scratch/x ] && echo made || echo absent`)
+	}).sh(`mkdir /tmp/x 2>&1; echo "rc=$?"; [ -d /tmp/x ] && echo made || echo absent`)
 	r, id := e.runBundle(b)
 	g := <-done
 	if g.err != nil {
@@ -111,14 +111,14 @@ func TestSeccompListener(t *testing.T) {
 func TestSeccompUnknownSyscallSkipped(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBundle(func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs"})
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"})
 		s.Linux.Seccomp = &specs.LinuxSeccomp{
 			DefaultAction: specs.ActAllow,
 			Syscalls: []specs.LinuxSyscall{
 				{Names: []string{"no_such_syscall_hako", "mkdir", "mkdirat"}, Action: specs.ActErrno},
 			},
 		}
-	}).sh(`mkdir /scratch/x 2>&1; echo "rc=$?"`)
+	}).sh(`mkdir /tmp/x 2>&1; echo "rc=$?"`)
 	out := e.mustRun(b)
 	if !strings.Contains(out, "Operation not permitted") {
 		t.Errorf("mkdir not blocked with EPERM:\n%s", out)
