@@ -34,3 +34,22 @@ fi
 
 # Module download is a no-op (and offline) when the module cache is filled.
 go mod download
+
+# Podman's default seccomp profile, for the test that loads it: taken from
+# Debian's containers-common data package without installing it (its
+# dependencies would pull in a whole container network stack).
+profile=_output/podman-seccomp.json
+if [ ! -s "$profile" ]; then
+	mkdir -p _output/deb
+	if [ -f /usr/share/containers/seccomp.json ]; then
+		cp /usr/share/containers/seccomp.json "$profile"
+	elif (cd _output/deb && apt-get download -qq golang-github-containers-common >/dev/null 2>&1 ||
+		{ apt-get update -qq && apt-get download -qq golang-github-containers-common >/dev/null; }); then
+		dpkg-deb -x _output/deb/golang-github-containers-common_*.deb _output/deb/x
+		cp _output/deb/x/usr/share/containers/seccomp.json "$profile"
+	else
+		echo "deps.sh: could not fetch podman's seccomp profile (golang-github-containers-common)" >&2
+		exit 1
+	fi
+	rm -rf _output/deb
+fi
