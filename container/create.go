@@ -212,6 +212,19 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 	if err != nil {
 		return initPid, err
 	}
+	idx, mfds, err := prepareIDMapped(sp, c.State.Bundle, initPid)
+	if err != nil {
+		return initPid, err
+	}
+	if len(mfds) > 0 {
+		err := syncmsg.WriteFD(parentSock, &syncmsg.Message{Type: syncmsg.TypeMounts, Indices: idx}, mfds...)
+		for _, fd := range mfds {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return initPid, fmt.Errorf("send idmapped mounts to init: %w", err)
+		}
+	}
 	if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeConfig, Config: raw}); err != nil {
 		return initPid, fmt.Errorf("send config to init: %w", err)
 	}

@@ -48,6 +48,9 @@ type Config struct {
 	// Seccomp is the compiled filter (seccomp's binary form), compiled
 	// (or taken from the cache) by the parent.
 	Seccomp []byte `json:"seccomp,omitempty"`
+
+	// detached are the idmapped mounts the parent prepared, by index.
+	detached map[int]int
 }
 
 // IsInit says whether this process was started as a container init.
@@ -108,19 +111,40 @@ func envFD(name string) (int, error) {
 	return strconv.Atoi(v)
 }
 
+// receiveConfig reads the config, and before it any detached mounts the
+// parent prepared (idmapped mounts).
 func receiveConfig(sock *os.File) (*Config, error) {
-	m, err := syncmsg.Expect(sock, syncmsg.TypeConfig)
-	if err != nil {
-		return nil, fmt.Errorf("receive config: %w", err)
+	detached := map[int]int{}
+	for {
+		m, fds, err := syncmsg.ReadFD(sock)
+		if err != nil {
+			return nil, fmt.Errorf("receive config: %w", err)
+		}
+		switch m.Type {
+		case syncmsg.TypeMounts:
+			if len(fds) != len(m.Indices) {
+				return nil, fmt.Errorf("receive config: %d mount fds for %d mounts", len(fds), len(m.Indices))
+			}
+			for i, idx := range m.Indices {
+				detached[idx] = fds[i]
+			}
+			continue
+		case syncmsg.TypeConfig:
+		case syncmsg.TypeError:
+			return nil, fmt.Errorf("receive config: %s", m.Error)
+		default:
+			return nil, fmt.Errorf("receive config: unexpected message %q", m.Type)
+		}
+		var cfg Config
+		if err := json.Unmarshal(m.Config, &cfg); err != nil {
+			return nil, fmt.Errorf("decode config: %w", err)
+		}
+		if cfg.Spec == nil || cfg.Spec.Process == nil {
+			return nil, fmt.Errorf("config has no process")
+		}
+		cfg.detached = detached
+		return &cfg, nil
 	}
-	var cfg Config
-	if err := json.Unmarshal(m.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("decode config: %w", err)
-	}
-	if cfg.Spec == nil || cfg.Spec.Process == nil {
-		return nil, fmt.Errorf("config has no process")
-	}
-	return &cfg, nil
 }
 
 // create does everything up to the exec. Once `hako start` has connected,
@@ -249,9 +273,10 @@ func runHooks(phase string, hs []specs.Hook, st specs.State) error {
 func rootfsConfig(cfg *Config) *mounts.RootfsConfig {
 	s := cfg.Spec
 	rc := &mounts.RootfsConfig{
-		Rootfs:  cfg.Rootfs,
-		Mounts:  s.Mounts,
-		NoPivot: cfg.NoPivot,
+		Rootfs:   cfg.Rootfs,
+		Mounts:   s.Mounts,
+		NoPivot:  cfg.NoPivot,
+		Detached: cfg.detached,
 	}
 	if s.Root != nil {
 		rc.Readonly = s.Root.Readonly

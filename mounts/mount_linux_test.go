@@ -490,7 +490,7 @@ func childErrors(c *checker, base string) {
 	expect([]specs.Mount{mnt("bind", "/nonexistent-src", "/mnt", "rbind")},
 		"mount /nonexistent-src to /mnt (bind): open source: no such file or directory")
 	expect([]specs.Mount{mnt("bind", base, "/mnt", "bind", "idmap")},
-		"mount /mnt: idmapped mounts are not supported yet")
+		"mount /mnt: idmap: no idmapped mount was prepared for it")
 	expect([]specs.Mount{mnt("proc", "proc", "/proc")},
 		"mount proc to /proc: create mount point: /proc is reached through a symlink (to /etc)")
 	expect([]specs.Mount{mnt("nosuchfs", "x", "/x")}, "mount x to /x: no such device")

@@ -28,4 +28,21 @@ type RootfsConfig struct {
 	// MaskedPaths and ReadonlyPaths are linux.maskedPaths and linux.readonlyPaths.
 	MaskedPaths   []string
 	ReadonlyPaths []string
+	// Detached maps the index of a mount in Mounts to an fd of a detached
+	// mount tree made for it by hako's parent process (open_tree and
+	// mount_setattr): idmapped mounts, which need privileges over the
+	// filesystem that the init, inside the container's user namespace,
+	// does not have. Prepare attaches it at the destination.
+	Detached map[int]int
+}
+
+// NeedsIDMap says whether a mount asks for an idmapped mount: explicit
+// uidMappings/gidMappings, or the idmap/ridmap options.
+func NeedsIDMap(m *specs.Mount) (need, recursive bool, err error) {
+	opts, err := ParseOptions(m.Options)
+	if err != nil {
+		return false, false, err
+	}
+	need = opts.IDMap || opts.RIDMap || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0
+	return need, opts.RIDMap || (need && opts.Recursive), nil
 }

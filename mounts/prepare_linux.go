@@ -177,7 +177,7 @@ func Prepare(cfg *RootfsConfig) error {
 	devBind, procMount, devptsMount := false, false, false
 	for i := range cfg.Mounts {
 		m := &cfg.Mounts[i]
-		if err := r.mountEntry(m, cfg.InUserNS); err != nil {
+		if err := r.mountEntry(m, cfg.InUserNS, cfg.Detached[i]); err != nil {
 			return err
 		}
 		switch filepath.Clean("/" + m.Destination) {
@@ -321,8 +321,9 @@ func isBind(m *specs.Mount, opts Options) bool {
 	return opts.Bind || m.Type == "bind" || m.Type == "none"
 }
 
-// mountEntry makes one mount of the config.
-func (r *root) mountEntry(m *specs.Mount, inUserNS bool) error {
+// mountEntry makes one mount of the config. detached, when > 0, is a
+// prepared (idmapped) mount to attach instead.
+func (r *root) mountEntry(m *specs.Mount, inUserNS bool, detached int) error {
 	dst := filepath.Clean("/" + m.Destination)
 	opts, err := ParseOptions(m.Options)
 	e := &MountError{Source: m.Source, Destination: m.Destination}
@@ -333,7 +334,11 @@ func (r *root) mountEntry(m *specs.Mount, inUserNS bool) error {
 		return e.fail("parse options", err)
 	}
 	if opts.IDMap || opts.RIDMap || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-		return fmt.Errorf("mount %s: idmapped mounts are not supported yet", m.Destination)
+		if detached <= 0 {
+			return fmt.Errorf("mount %s: idmap: no idmapped mount was prepared for it", m.Destination)
+		}
+		e.Bind = true
+		return r.attachEntry(e, detached, dst, opts)
 	}
 	bind := isBind(m, opts)
 	e.Bind = bind
@@ -389,6 +394,30 @@ func (r *root) bindEntry(e *MountError, src, dst string, opts Options) error {
 		if err := r.reopenRoot(); err != nil {
 			return e.fail("reopen rootfs", err)
 		}
+	}
+	return finishMount(e, mfd, opts, true)
+}
+
+// attachEntry attaches a detached mount prepared by the parent onto dst,
+// then applies the flags as for a bind.
+func (r *root) attachEntry(e *MountError, mfd int, dst string, opts Options) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(mfd, &st); err != nil {
+		return e.fail("stat prepared mount", err)
+	}
+	tgt, rel, err := r.target(dst, st.Mode&syscall.S_IFMT == syscall.S_IFDIR)
+	if err != nil {
+		return e.fail("create mount point", err)
+	}
+	defer closeFd(tgt)
+	if err := moveMount(mfd, "", tgt, "", moveMountFEmptyPath|moveMountTEmptyPath); err != nil {
+		return e.fail("attach idmapped mount", err)
+	}
+	if at, err := r.check(mfd); err != nil || at != rel {
+		if err == nil {
+			err = fmt.Errorf("landed at %s instead of %s", at, rel)
+		}
+		return e.fail("verify", err)
 	}
 	return finishMount(e, mfd, opts, true)
 }

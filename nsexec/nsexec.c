@@ -182,6 +182,16 @@ struct join {
 
 __attribute__((constructor)) static void hako_nsexec(void)
 {
+	// A user namespace holder: hako's parent made it in a new user
+	// namespace to take an fd of that namespace (idmapped mounts with
+	// their own mappings). It waits, without starting the Go runtime,
+	// until its stdin closes.
+	if (getenv("_HAKO_USERNS_HOLDER")) {
+		char c;
+		while (read(0, &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
 	const char *env = getenv("_HAKO_SYNC_FD");
 	if (!env)
 		return;

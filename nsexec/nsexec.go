@@ -22,6 +22,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// EnvUsernsHolder marks a process that only holds a new user namespace
+// open (it waits for its stdin to close, before the Go runtime starts).
+const EnvUsernsHolder = "_HAKO_USERNS_HOLDER"
+
 // EnvSyncFD names the environment variable that marks a process as a
 // container init and gives the number of its sync socket.
 const EnvSyncFD = "_HAKO_SYNC_FD"
@@ -41,9 +45,9 @@ type Bootstrap struct {
 	JoinPidfd      int
 	JoinPidfdFlags uintptr
 	Joins          []Join
-	Unshare     uintptr
-	TimeOffsets []string // lines for /proc/self/timens_offsets
-	Fork        bool
+	Unshare        uintptr
+	TimeOffsets    []string // lines for /proc/self/timens_offsets
+	Fork           bool
 }
 
 // Encode renders the bootstrap in the constructor's line format.

@@ -16,7 +16,7 @@ var mountOptions = []string{
 	"relatime", "norelatime", "strictatime", "nostrictatime",
 	"lazytime", "nolazytime", "silent", "loud",
 	"shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable", "runbindable",
-	"tmpcopyup",
+	"tmpcopyup", "idmap", "ridmap",
 	"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
 	"rnoatime", "ratime", "rnodiratime", "rdiratime", "rrelatime", "rnorelatime",
 	"rstrictatime", "rnostrictatime",
@@ -63,8 +63,7 @@ func Features() *features.Features {
 			Selinux:  &features.Selinux{Enabled: f()},
 			IntelRdt: &features.IntelRdt{Enabled: f()},
 			MountExtensions: &features.MountExtensions{
-				// idmapped mounts come with the rootless issue.
-				IDMap: &features.IDMap{Enabled: f()},
+				IDMap: &features.IDMap{Enabled: t()},
 			},
 			NetDevices: &features.NetDevices{Enabled: f()},
 		},

@@ -25,15 +25,9 @@ func TestFeatures(t *testing.T) {
 	if len(back.Hooks) != 6 {
 		t.Errorf("hooks %v", back.Hooks)
 	}
-	for _, o := range []string{"defaults", "rbind", "rro", "nosymfollow", "rsymfollow", "tmpcopyup", "runbindable"} {
+	for _, o := range []string{"defaults", "rbind", "idmap", "ridmap", "rro", "nosymfollow", "rsymfollow", "tmpcopyup", "runbindable"} {
 		if !slices.Contains(back.MountOptions, o) {
 			t.Errorf("mount option %q missing", o)
-		}
-	}
-	// Not implemented yet: a runtime must not claim them.
-	for _, o := range []string{"idmap", "ridmap"} {
-		if slices.Contains(back.MountOptions, o) {
-			t.Errorf("mount option %q listed but not supported", o)
 		}
 	}
 	seen := map[string]bool{}
@@ -73,7 +67,7 @@ func TestFeatures(t *testing.T) {
 	is("apparmor.enabled", l.Apparmor.Enabled, false)
 	is("selinux.enabled", l.Selinux.Enabled, false)
 	is("intelRdt.enabled", l.IntelRdt.Enabled, false)
-	is("mountExtensions.idmap.enabled", l.MountExtensions.IDMap.Enabled, false)
+	is("mountExtensions.idmap.enabled", l.MountExtensions.IDMap.Enabled, true)
 	is("netDevices.enabled", l.NetDevices.Enabled, false)
 
 	// Fresh values each call.

@@ -15,6 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// maxFDs bounds the fds one message can carry.
+const maxFDs = 64
+
 // MaxFrame bounds a frame so that a confused peer cannot make us allocate
 // without limit. Configurations with large seccomp profiles fit easily.
 const MaxFrame = 16 << 20
@@ -31,6 +34,7 @@ const (
 	TypeError    = "error"    // either way: Error says what failed
 	TypeConsole  = "console"  // init -> parent: the pty master is attached
 	TypeSeccomp  = "seccomp"  // init -> parent: the seccomp listener fd is attached
+	TypeMounts   = "mounts"   // parent -> init: detached mounts for the mounts at Indices are attached
 )
 
 // Message is one frame's payload.
@@ -41,6 +45,8 @@ type Message struct {
 	Config json.RawMessage `json:"config,omitempty"`
 	// Name is the pty's name in the container, with TypeConsole.
 	Name string `json:"name,omitempty"`
+	// Indices are the mounts the attached fds belong to, with TypeMounts.
+	Indices []int `json:"indices,omitempty"`
 }
 
 // WriteRaw writes one frame with the given payload.
@@ -114,9 +120,9 @@ func Expect(r io.Reader, typ string) (*Message, error) {
 	return m, nil
 }
 
-// WriteFD sends m as one frame with fd attached (SCM_RIGHTS). The frame
+// WriteFD sends m as one frame with fds attached (SCM_RIGHTS). The frame
 // must be small enough for one sendmsg on a stream socket.
-func WriteFD(sock *os.File, m *Message, fd int) error {
+func WriteFD(sock *os.File, m *Message, fds ...int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -131,7 +137,7 @@ func WriteFD(sock *os.File, m *Message, fd int) error {
 	var serr error
 	err = rc.Write(func(s uintptr) bool {
 		var n int
-		n, serr = unix.SendmsgN(int(s), buf, unix.UnixRights(fd), nil, 0)
+		n, serr = unix.SendmsgN(int(s), buf, unix.UnixRights(fds...), nil, 0)
 		if serr == nil && n != len(buf) {
 			serr = fmt.Errorf("short sendmsg: %d of %d bytes", n, len(buf))
 		}
@@ -153,7 +159,7 @@ func ReadFD(sock *os.File) (*Message, []int, error) {
 	var fds []int
 	recv := func(buf []byte) error {
 		for len(buf) > 0 {
-			oob := make([]byte, unix.CmsgSpace(4*4))
+			oob := make([]byte, unix.CmsgSpace(4*maxFDs))
 			var n, oobn int
 			var rerr error
 			err := rc.Read(func(s uintptr) bool {
