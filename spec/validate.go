@@ -47,6 +47,7 @@ func Validate(s *specs.Spec, bundle string) error {
 		func() error { return validatePersonality(l.Personality) },
 		func() error { return validateContainerPaths(l) },
 		func() error { return validateHooks(s.Hooks) },
+		func() error { return validateUnsupported(s) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -732,4 +733,27 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// validateUnsupported refuses what the config asks for and hako cannot do
+// on this kind of host: silently running without it would be worse.
+func validateUnsupported(s *specs.Spec) error {
+	l := s.Linux
+	switch {
+	case len(l.NetDevices) > 0:
+		return errors.New("linux.netDevices: moving network devices into the container is not supported")
+	case l.IntelRdt != nil:
+		return errors.New("linux.intelRdt: Intel RDT is not supported")
+	case l.MountLabel != "":
+		return fmt.Errorf("linux.mountLabel %q: SELinux is not supported", l.MountLabel)
+	}
+	if p := s.Process; p != nil {
+		if p.ApparmorProfile != "" {
+			return fmt.Errorf("process.apparmorProfile %q: AppArmor is not supported", p.ApparmorProfile)
+		}
+		if p.SelinuxLabel != "" {
+			return fmt.Errorf("process.selinuxLabel %q: SELinux is not supported", p.SelinuxLabel)
+		}
+	}
+	return nil
 }

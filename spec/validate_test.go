@@ -591,3 +591,13 @@ func TestSysctlParts(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateUnsupported(t *testing.T) {
+	runValidateCases(t, []validateCase{
+		{"netDevices", func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}} }, "linux.netDevices"},
+		{"intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt"},
+		{"mountLabel", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:x" }, "linux.mountLabel"},
+		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "p" }, "process.apparmorProfile"},
+		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, "process.selinuxLabel"},
+	})
+}
