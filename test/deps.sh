@@ -10,8 +10,10 @@ export PATH=/usr/local/go/bin:$PATH
 
 # busybox-static: the test rootfs; libseccomp-dev, pkg-config: the static
 # build; uidmap: newuidmap/newgidmap for rootless tests; iproute2: ip netns;
-# runc: the reference runtime the integration suite is validated against.
-packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc procps util-linux)
+# runc: the reference runtime the integration suite is validated against;
+# passwd: useradd/usermod, with which the rootless tier makes its users;
+# bsdutils: script(1) for the terminal tests.
+packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc procps util-linux passwd bsdutils)
 
 missing=()
 for p in "${packages[@]}"; do

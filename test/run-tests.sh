@@ -34,7 +34,7 @@ mounts_under() {
 # sweep removes what a crashed or interrupted run may have left. Quiet when
 # there is nothing to do.
 sweep() {
-	local bin=${HAKO_BIN:-$top/bin/hako} root id pid m ns
+	local bin=${HAKO_BIN:-$top/bin/hako} root id pid m ns u uid st
 	if [ -x "$bin" ] && [ -d "$HAKO_TEST_TMPDIR" ]; then
 		while IFS= read -r root; do
 			for id in $("$bin" --root "$root" list -q 2>/dev/null); do
@@ -43,6 +43,27 @@ sweep() {
 			done
 		done < <(find "$HAKO_TEST_TMPDIR" -mindepth 2 -maxdepth 3 -type d -name state 2>/dev/null)
 	fi
+	# The rootless tier's containers live in its users' state roots
+	# (/run/user/UID/hako): delete the ones whose bundle is under $work, then
+	# remove the root (and its seccomp cache) and the runtime dir if empty.
+	for u in hakotest hakotest2; do
+		uid=$(id -u "$u" 2>/dev/null) || continue
+		root=/run/user/$uid/hako
+		[ -d "$root" ] || continue
+		if [ -x "$bin" ]; then
+			for st in "$root"/*/state.json; do
+				[ -f "$st" ] && grep -qF "\"bundle\":\"$work/" "$st" || continue
+				id=$(basename "$(dirname "$st")")
+				echo "cleanup: deleting leftover rootless container $id of $u" >&2
+				"$bin" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+			done
+		fi
+		if [ -z "$(ls -A "$root" | grep -vx .cache)" ]; then
+			rm -rf "$root/.cache"
+			rmdir "$root" 2>/dev/null || true
+			rmdir "/run/user/$uid" 2>/dev/null || true
+		fi
+	done
 	# Processes the suite started carry HAKO_ITEST=<token>/... (the token is
 	# per run): kill them by PID.
 	if [ -n "${HAKO_TEST_RUN_TOKEN:-}" ]; then

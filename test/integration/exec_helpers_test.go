@@ -166,6 +166,9 @@ func (e *Env) runUnderScript(stdin string, args ...string) *result {
 		e.t.Skip("script (util-linux) is not installed")
 	}
 	full := append([]string{hakoBin, "--root", e.Root}, args...)
+	if e.as != nil { // as a user: its copy of the runtime, its default root
+		full = append([]string{rl.bin}, args...)
+	}
 	var quoted []string
 	for _, a := range full {
 		quoted = append(quoted, shQuote(a))
@@ -186,6 +189,9 @@ func (e *Env) runUnderScript(stdin string, args ...string) *result {
 	cmd := exec.CommandContext(ctx, "script", "-qec", strings.Join(quoted, " "), "/dev/null")
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), "HAKO_ITEST="+e.mark, "SHELL=/bin/sh")
+	if e.as != nil {
+		e.as.apply(e, cmd, nil)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inF, out, out
 	r := &result{args: cmd.Args}
 	start := time.Now()

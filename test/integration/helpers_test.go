@@ -48,6 +48,9 @@ type Env struct {
 	Root string // --root for every runtime call
 	mark string // HAKO_ITEST value of every process the test starts
 	ids  []string
+	// as, when set, runs every runtime call of the Env as a real non-root
+	// user (the rootless tier: rootless_helpers_test.go).
+	as *runAs
 }
 
 // newEnv does not use t.TempDir: its removal (os.RemoveAll) would descend
@@ -258,7 +261,7 @@ type bgCmd struct {
 func (e *Env) startHako(o opts, args ...string) *bgCmd {
 	e.t.Helper()
 	full := []string{}
-	if !o.noRoot {
+	if !o.noRoot && (e.as == nil || !e.as.defaultRoot) {
 		full = append(full, "--root", e.Root)
 	}
 	full = append(full, o.globals...)
@@ -277,7 +280,10 @@ func (e *Env) startHako(o opts, args ...string) *bgCmd {
 	cmd.Dir = o.dir
 	cmd.Env = append(append(os.Environ(), "HAKO_ITEST="+e.mark), o.env...)
 	cmd.ExtraFiles = o.extraFiles
-	b := &bgCmd{e: e, cmd: cmd, cancel: cancel, ctx: ctx, timeout: timeout, res: &result{args: append([]string{filepath.Base(bin)}, full...)}}
+	if e.as != nil {
+		e.as.prepare(e, cmd, o)
+	}
+	b := &bgCmd{e: e, cmd: cmd, cancel: cancel, ctx: ctx, timeout: timeout, res: &result{args: append([]string{filepath.Base(cmd.Path) + e.as.suffix()}, full...)}}
 	var err error
 	if o.stdout != nil {
 		cmd.Stdout, b.userOut = o.stdout, o.stdout

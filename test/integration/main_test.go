@@ -84,6 +84,10 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	code := setupAndRun(m)
+	if err := rootlessTeardown(); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL integration: rootless tier:", err)
+		code = 1
+	}
 	if left := unmountUnder(baseDir); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL integration: mounts left under %s after the suite: %v\n", baseDir, left)
 		code = 1
