@@ -79,6 +79,9 @@ func (s *State) OCIState() specs.State {
 // Store is a state root: one directory per container under it.
 type Store struct {
 	Root string
+	// Rootless is --rootless resolved (auto: a normal user, or root in a
+	// user namespace): the cgroup drivers use it.
+	Rootless bool
 }
 
 // DefaultRoot is /run/hako for root and $XDG_RUNTIME_DIR/hako otherwise.

@@ -82,6 +82,9 @@ func idmappedTree(sp *specs.Spec, m *specs.Mount, bundle string, initPid int, re
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, src, otFlags)
 	if err != nil {
+		if errors.Is(err, unix.EPERM) && os.Geteuid() != 0 {
+			return -1, fmt.Errorf("idmap %s: a normal user cannot idmap a host filesystem (it needs CAP_SYS_ADMIN over it, i.e. root): %w", src, err)
+		}
 		return -1, fmt.Errorf("open source %s: %w", src, err)
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(nsfd)}

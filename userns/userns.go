@@ -157,3 +157,32 @@ func HelpersAvailable() bool {
 	_, err2 := FindHelper("gid")
 	return err1 == nil && err2 == nil
 }
+
+// InUserNamespace says whether this process runs in a user namespace other
+// than the initial one: then even uid 0 lacks privileges over the host
+// (cgroups, devices), which is runc's "rootless auto" rule.
+func InUserNamespace() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	return !isInitialMap(string(b))
+}
+
+// isInitialMap recognises the identity map of the initial user namespace.
+func isInitialMap(uidMap string) bool {
+	f := strings.Fields(uidMap)
+	return len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"
+}
+
+// Rootless decides rootless mode from --rootless (auto, true or false):
+// auto means a normal user, or root inside a user namespace.
+func Rootless(flag string) bool {
+	switch flag {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return os.Geteuid() != 0 || InUserNamespace()
+}

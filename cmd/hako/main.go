@@ -14,6 +14,7 @@ import (
 	"github.com/hako-runtime/hako/container"
 	"github.com/hako-runtime/hako/containerinit"
 	_ "github.com/hako-runtime/hako/nsexec" // the init's pre-runtime stage
+	"github.com/hako-runtime/hako/userns"
 )
 
 // Set by the Makefile.
@@ -53,7 +54,7 @@ func (g *Globals) store() (*container.Store, error) {
 			return nil, err
 		}
 	}
-	return &container.Store{Root: root}, nil
+	return &container.Store{Root: root, Rootless: userns.Rootless(string(g.Rootless))}, nil
 }
 
 // CLI is the whole command line.
