@@ -14,6 +14,7 @@ import (
 	"github.com/hako-runtime/hako/console"
 	"github.com/hako-runtime/hako/containerinit"
 	"github.com/hako-runtime/hako/nsexec"
+	"github.com/hako-runtime/hako/spec"
 	"github.com/hako-runtime/hako/syncmsg"
 )
 
@@ -28,18 +29,6 @@ type ExecOptions struct {
 	IgnorePaused bool
 	// Stdio of the process; nil means the caller's own.
 	Stdin, Stdout, Stderr *os.File
-}
-
-// nsFiles are the names under /proc/PID/ns of each namespace type.
-var nsFiles = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "pid",
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-	specs.IPCNamespace:     "ipc",
-	specs.UTSNamespace:     "uts",
-	specs.UserNamespace:    "user",
-	specs.CgroupNamespace:  "cgroup",
-	specs.TimeNamespace:    "time",
 }
 
 // Exec runs another process in a running container: it joins all of the
@@ -80,7 +69,7 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	var flags uintptr
 	if sp.Linux != nil {
 		for _, ns := range sp.Linux.Namespaces {
-			name := nsFiles[ns.Type]
+			name := spec.NamespaceProcName(ns.Type)
 			theirs, err1 := nsInode(c.State.Pid, name)
 			ours, err2 := nsInode(os.Getpid(), name)
 			if err1 != nil || err2 != nil || theirs != ours {

@@ -92,6 +92,10 @@ func validateRoot(r *specs.Root, bundle string) error {
 	return nil
 }
 
+// NamespaceProcName is the name of a namespace type under /proc/PID/ns
+// ("" for an unknown type).
+func NamespaceProcName(t specs.LinuxNamespaceType) string { return procNSName[t] }
+
 // procNSName maps namespace types to their names under /proc/PID/ns.
 var procNSName = map[specs.LinuxNamespaceType]string{
 	specs.PIDNamespace:     "pid",

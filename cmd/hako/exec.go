@@ -27,11 +27,7 @@ type ExecCmd struct {
 }
 
 func (c *ExecCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Peek(c.ID)
+	ct, err := g.peek(c.ID)
 	if err != nil {
 		return err
 	}

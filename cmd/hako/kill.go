@@ -20,11 +20,7 @@ func (c *KillCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Peek(c.ID)
+	ct, err := g.peek(c.ID)
 	if err != nil {
 		return err
 	}

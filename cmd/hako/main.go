@@ -57,6 +57,15 @@ func (g *Globals) store() (*container.Store, error) {
 	return &container.Store{Root: root, Rootless: userns.Rootless(string(g.Rootless))}, nil
 }
 
+// peek opens a container for reading, without waiting for its lock.
+func (g *Globals) peek(id string) (*container.Container, error) {
+	s, err := g.store()
+	if err != nil {
+		return nil, err
+	}
+	return s.Peek(id)
+}
+
 // CLI is the whole command line.
 type CLI struct {
 	Globals

@@ -18,11 +18,7 @@ type PsCmd struct {
 }
 
 func (c *PsCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Peek(c.ID)
+	ct, err := g.peek(c.ID)
 	if err != nil {
 		return err
 	}

@@ -11,11 +11,7 @@ type StateCmd struct {
 }
 
 func (c *StateCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Peek(c.ID)
+	ct, err := g.peek(c.ID)
 	if err != nil {
 		return err
 	}
