@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -303,27 +302,35 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 		return nil, err
 	}
 	defer exe.Close()
-	cmd := &exec.Cmd{
-		Path:        exePath(exe),
-		Args:        []string{"hako", "init"},
-		Env:         env,
-		Stdin:       l.stdin,
-		Stdout:      l.stdout,
-		Stderr:      l.stderr,
-		ExtraFiles:  extra,
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	// syscall.ForkExec, not os/exec: os/exec probes pidfd support with a
+	// throw-away clone on its first start, a process we do not need.
+	files := []uintptr{l.stdin.Fd(), l.stdout.Fd(), l.stderr.Fd()}
+	for _, f := range extra {
+		files = append(files, f.Fd())
 	}
-	if err := cmd.Start(); err != nil {
-		childSock.Close()
+	child, err := syscall.ForkExec(exePath(exe), []string{"hako", "init"}, &syscall.ProcAttr{
+		Env:   env,
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Setsid: true},
+	})
+	childSock.Close()
+	if err != nil {
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	childSock.Close()
+	reap := func() {
+		var ws unix.WaitStatus
+		for {
+			if _, err := unix.Wait4(child, &ws, 0, nil); err != unix.EINTR {
+				return
+			}
+		}
+	}
 	pid := 0
 	reaped := false
 	defer func() {
 		if err != nil && pid == 0 && !reaped {
-			cmd.Process.Kill()
-			cmd.Wait()
+			unix.Kill(child, unix.SIGKILL)
+			reap()
 		}
 	}()
 	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
@@ -345,7 +352,7 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 		case syncmsg.TypePid:
 			if l.boot.Fork {
 				// The intermediate process exits after reporting.
-				cmd.Wait()
+				reap()
 				reaped = true
 			}
 			pid = m.Pid
