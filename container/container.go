@@ -114,6 +114,8 @@ type Container struct {
 	// console is the pty master of a container created for `run` with a
 	// terminal and no console socket.
 	console *os.File
+	// initSock is the sync socket of an init being created.
+	initSock *os.File
 }
 
 // lockDir takes a flock on the state directory. Exclusive for anything
@@ -204,6 +206,11 @@ func (c *Container) load() error {
 	}
 	if err := json.Unmarshal(b, &c.State); err != nil {
 		return fmt.Errorf("state of %q: %s: %w", filepath.Base(c.dir), stateFile, err)
+	}
+	// A state saved while creating is still being created only as long
+	// as its creator holds the lock; otherwise that create died.
+	if c.State.Status == specs.StateCreating && c.lock < 0 && c.creating() {
+		return nil
 	}
 	c.State.Status = c.liveStatus()
 	if c.State.Status == specs.StateStopped {

@@ -115,9 +115,19 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	if u := os.Geteuid(); u != 0 {
 		c.State.Owner = strconv.Itoa(u)
 	}
+	// Saved now, so that a create killed half-way leaves a state that
+	// `delete --force` can clean up after.
+	if err = c.save(); err != nil {
+		os.RemoveAll(dir)
+		c.Close()
+		return nil, err
+	}
 	var initPid int
 	defer func() {
 		if err != nil {
+			if c.initSock != nil {
+				c.initSock.Close()
+			}
 			if initPid > 0 {
 				unix.Kill(initPid, unix.SIGKILL)
 				var ws unix.WaitStatus
@@ -144,6 +154,13 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 			return nil, err
 		}
 	}
+	// Only now may the init wait for start: if we die before this, it
+	// sees EOF and exits instead of waiting for ever.
+	if err = syncmsg.Write(c.initSock, &syncmsg.Message{Type: syncmsg.TypeCommitted}); err != nil {
+		return nil, fmt.Errorf("container init %d: %w", initPid, err)
+	}
+	c.initSock.Close()
+	c.initSock = nil
 	return c, nil
 }
 
@@ -181,8 +198,14 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 		return 0, err
 	}
 	parentSock := ip.sock
-	defer parentSock.Close()
 	initPid = ip.pid
+	defer func() {
+		if err != nil {
+			parentSock.Close()
+		} else {
+			c.initSock = parentSock
+		}
+	}()
 	c.State.Pid = initPid
 	if _, c.State.InitStartTime, err = procStat(initPid); err != nil {
 		return initPid, fmt.Errorf("container init %d: %w", initPid, err)

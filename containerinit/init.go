@@ -212,6 +212,11 @@ func create(cfg *Config, syncSock *os.File, startFD int) (conn *os.File, err err
 	if err := syncmsg.Write(syncSock, &syncmsg.Message{Type: syncmsg.TypeReady}); err != nil {
 		return nil, fmt.Errorf("report ready: %w", err)
 	}
+	// The parent saves the state and then commits. If it dies first,
+	// nobody could ever start or find us: leave.
+	if _, err := syncmsg.Expect(syncSock, syncmsg.TypeCommitted); err != nil {
+		os.Exit(1)
+	}
 	syncSock.Close()
 
 	// Block until `hako start` connects.

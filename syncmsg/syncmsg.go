@@ -24,17 +24,18 @@ const MaxFrame = 16 << 20
 
 // Message types.
 const (
-	TypeMap      = "map"      // init -> parent: write the id maps of Pid
-	TypeMapped   = "mapped"   // parent -> init: id maps written
-	TypePid      = "pid"      // init -> parent: the init's pid
-	TypeConfig   = "config"   // parent -> init: Config holds the init config
-	TypeHooks    = "hooks"    // init -> parent: run prestart/createRuntime hooks now
-	TypeContinue = "continue" // parent -> init: hooks done
-	TypeReady    = "ready"    // init -> parent: created, waiting for start
-	TypeError    = "error"    // either way: Error says what failed
-	TypeConsole  = "console"  // init -> parent: the pty master is attached
-	TypeSeccomp  = "seccomp"  // init -> parent: the seccomp listener fd is attached
-	TypeMounts   = "mounts"   // parent -> init: detached mounts for the mounts at Indices are attached
+	TypeMap       = "map"       // init -> parent: write the id maps of Pid
+	TypeMapped    = "mapped"    // parent -> init: id maps written
+	TypePid       = "pid"       // init -> parent: the init's pid
+	TypeConfig    = "config"    // parent -> init: Config holds the init config
+	TypeHooks     = "hooks"     // init -> parent: run prestart/createRuntime hooks now
+	TypeContinue  = "continue"  // parent -> init: hooks done
+	TypeReady     = "ready"     // init -> parent: set up; waiting for TypeCommitted
+	TypeCommitted = "committed" // parent -> init: state saved; wait for start
+	TypeError     = "error"     // either way: Error says what failed
+	TypeConsole   = "console"   // init -> parent: the pty master is attached
+	TypeSeccomp   = "seccomp"   // init -> parent: the seccomp listener fd is attached
+	TypeMounts    = "mounts"    // parent -> init: detached mounts for the mounts at Indices are attached
 )
 
 // Message is one frame's payload.
