@@ -8,3 +8,5 @@ require (
 	github.com/seccomp/libseccomp-golang v0.11.1
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/cilium/ebpf v0.20.0 // indirect

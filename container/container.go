@@ -62,6 +62,11 @@ type State struct {
 	MntNS uint64 `json:"mntNs,omitempty"`
 	// Hooks are kept for poststop, which runs when the bundle may be gone.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
+	// Cgroup is the container's cgroup, relative to the unified
+	// hierarchy's mount point ("" without one); CgroupCreated are the
+	// levels of it that create made, for delete to remove.
+	Cgroup        string   `json:"cgroup,omitempty"`
+	CgroupCreated []string `json:"cgroupCreated,omitempty"`
 }
 
 // OCIState is the state in the form hooks read it on stdin.
@@ -82,6 +87,8 @@ type Store struct {
 	// Rootless is --rootless resolved (auto: a normal user, or root in a
 	// user namespace): the cgroup drivers use it.
 	Rootless bool
+	// SystemdCgroup is --systemd-cgroup.
+	SystemdCgroup bool
 }
 
 // DefaultRoot is /run/hako for root and $XDG_RUNTIME_DIR/hako otherwise.
@@ -253,6 +260,11 @@ func (c *Container) liveStatus() specs.ContainerState {
 	}
 	if _, err := os.Lstat(filepath.Join(c.dir, startSock)); err == nil {
 		return specs.StateCreated
+	}
+	if cg := c.cgroup(); cg != nil {
+		if frozen, err := cg.State(); err == nil && frozen {
+			return StatusPaused
+		}
 	}
 	return specs.StateRunning
 }

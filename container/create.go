@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-runtime/hako/cgroupv2"
 	"github.com/hako-runtime/hako/console"
 	"github.com/hako-runtime/hako/containerinit"
 	"github.com/hako-runtime/hako/hooks"
@@ -123,6 +124,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 		return nil, err
 	}
 	var initPid int
+	var cg *cgroupv2.Manager
 	defer func() {
 		if err != nil {
 			if c.initSock != nil {
@@ -133,11 +135,26 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 				var ws unix.WaitStatus
 				unix.Wait4(initPid, &ws, 0, nil)
 			}
+			if cg != nil {
+				cg.Kill()
+				cg.Destroy()
+				removeDefaultParent(c.State.Cgroup)
+			}
 			os.RemoveAll(dir)
 			c.Close()
 		}
 	}()
-	initPid, err = c.spawnInit(sp, o)
+	var cgPath string
+	if cg, cgPath, err = s.setupCgroup(sp, o.ID); err != nil {
+		return nil, err
+	}
+	if cg != nil {
+		c.State.Cgroup, c.State.CgroupCreated = cgPath, cg.Created()
+		if err = c.save(); err != nil {
+			return nil, err
+		}
+	}
+	initPid, err = c.spawnInit(sp, o, cg)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +183,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 
 // spawnInit starts the init, drives it through the namespace and rootfs
 // set-up and returns its pid once it waits for start.
-func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, err error) {
+func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Manager) (initPid int, err error) {
 	boot, userns, err := bootstrapFor(sp)
 	if err != nil {
 		return 0, err
@@ -185,14 +202,22 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	extra = append(extra, listener)
+	cgfd, err := cgroupFD(cg)
+	if err != nil {
+		return 0, err
+	}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+	}
 	ip, err := launch(&launchSpec{
-		boot:   boot,
-		userns: userns,
-		extra:  extra,
-		env:    []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
-		stdin:  orDefault(o.Stdin, os.Stdin),
-		stdout: orDefault(o.Stdout, os.Stdout),
-		stderr: orDefault(o.Stderr, os.Stderr),
+		boot:     boot,
+		userns:   userns,
+		extra:    extra,
+		cgroupFD: cgfd,
+		env:      []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
+		stdin:    orDefault(o.Stdin, os.Stdin),
+		stdout:   orDefault(o.Stdout, os.Stdout),
+		stderr:   orDefault(o.Stderr, os.Stderr),
 	})
 	if err != nil {
 		return 0, err
@@ -281,6 +306,14 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions) (initPid int, er
 	}
 }
 
+// cgroupFD opens the cgroup for CLONE_INTO_CGROUP, or returns -1.
+func cgroupFD(cg *cgroupv2.Manager) (int, error) {
+	if cg == nil {
+		return -1, nil
+	}
+	return cg.FD()
+}
+
 // launchSpec says how to start an init: the bootstrap for its C stage and
 // the files it inherits. The sync socket is added after extra.
 type launchSpec struct {
@@ -288,6 +321,7 @@ type launchSpec struct {
 	userns                *userNS
 	extra                 []*os.File
 	env                   []string // more of the init's environment
+	cgroupFD              int      // the cgroup to start the init in (CLONE_INTO_CGROUP), or -1
 	stdin, stdout, stderr *os.File
 }
 
@@ -334,7 +368,7 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 	child, err := syscall.ForkExec(exePath(exe), []string{"hako", "init"}, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Setsid: true},
+		Sys:   &syscall.SysProcAttr{Setsid: true, UseCgroupFD: l.cgroupFD >= 0, CgroupFD: l.cgroupFD},
 	})
 	childSock.Close()
 	if err != nil {

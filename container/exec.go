@@ -95,12 +95,21 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
+	// The process joins the container's cgroup at birth.
+	cgfd, err := cgroupFD(c.cgroup())
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+	}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+	}
 	ip, err := launch(&launchSpec{
-		boot:   boot,
-		extra:  extra,
-		stdin:  orDefault(o.Stdin, os.Stdin),
-		stdout: orDefault(o.Stdout, os.Stdout),
-		stderr: orDefault(o.Stderr, os.Stderr),
+		boot:     boot,
+		extra:    extra,
+		cgroupFD: cgfd,
+		stdin:    orDefault(o.Stdin, os.Stdin),
+		stdout:   orDefault(o.Stdout, os.Stdout),
+		stderr:   orDefault(o.Stderr, os.Stderr),
 	})
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)

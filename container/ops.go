@@ -78,6 +78,11 @@ func (c *Container) Kill(sig unix.Signal, all bool) error {
 
 func (c *Container) signal(sig unix.Signal, all bool) error {
 	if all {
+		if cg := c.cgroup(); cg != nil && sig == unix.SIGKILL {
+			if err := cg.Kill(); err != nil {
+				return fmt.Errorf("kill container %q: %w", c.State.ID, err)
+			}
+		}
 		for _, pid := range c.members() {
 			if pid != c.State.Pid {
 				unix.Kill(pid, sig)
@@ -103,10 +108,15 @@ func (c *Container) signal(sig unix.Signal, all bool) error {
 	return nil
 }
 
-// members lists the container's processes: those in its pid namespace
-// when it has one, else those in its mount namespace (daemons that left
-// the init's process tree included).
+// members lists the container's processes: those in its cgroup, else in
+// its pid namespace when it has one, else in its mount namespace (daemons
+// that left the init's process tree included).
 func (c *Container) members() []int {
+	if cg := c.cgroup(); cg != nil {
+		if pids, err := cg.Pids(); err == nil {
+			return pids
+		}
+	}
 	name, ino := "pid", c.State.PidNS
 	if ino == 0 {
 		name, ino = "mnt", c.State.MntNS
@@ -145,6 +155,17 @@ func (c *Container) Delete(force bool, warn func(error)) error {
 		}
 	}
 	c.State.Status = specs.StateStopped
+	// Whatever is left in the cgroup (daemons of a container without a
+	// pid namespace) goes with it.
+	if cg := c.cgroup(); cg != nil {
+		if err := cg.Kill(); err != nil {
+			return fmt.Errorf("delete container %q: %w", c.State.ID, err)
+		}
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("delete container %q: %w", c.State.ID, err)
+		}
+		removeDefaultParent(c.State.Cgroup)
+	}
 	if c.State.Hooks != nil && len(c.State.Hooks.Poststop) > 0 {
 		st, _ := json.Marshal(c.State.OCIState())
 		if err := hooks.Run("poststop", c.State.Hooks.Poststop, st); err != nil && warn != nil {
@@ -167,6 +188,9 @@ func (c *Container) killAndWait() error {
 		return nil
 	}
 	defer unix.Close(fd)
+	if cg := c.cgroup(); cg != nil {
+		cg.Kill()
+	}
 	for _, pid := range c.members() {
 		unix.Kill(pid, unix.SIGKILL)
 	}
@@ -211,4 +235,24 @@ func (c *Container) Pids() ([]int, error) {
 	pids := c.members()
 	sort.Ints(pids)
 	return pids, nil
+}
+
+// Pause freezes every process of the container (cgroup.freeze).
+func (c *Container) Pause() error {
+	if c.State.Status != specs.StateRunning {
+		return c.wrongStatus("pause", specs.StateRunning)
+	}
+	cg := c.cgroup()
+	if cg == nil {
+		return fmt.Errorf("cannot pause container %q: it has no cgroup (a rootless container without a delegated cgroup)", c.State.ID)
+	}
+	return cg.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if c.State.Status != StatusPaused {
+		return c.wrongStatus("resume", StatusPaused)
+	}
+	return c.cgroup().Thaw()
 }

@@ -54,7 +54,7 @@ func (g *Globals) store() (*container.Store, error) {
 			return nil, err
 		}
 	}
-	return &container.Store{Root: root, Rootless: userns.Rootless(string(g.Rootless))}, nil
+	return &container.Store{Root: root, Rootless: userns.Rootless(string(g.Rootless)), SystemdCgroup: g.SystemdCgroup}, nil
 }
 
 // peek opens a container for reading, without waiting for its lock.
@@ -78,6 +78,8 @@ type CLI struct {
 	Run      RunCmd      `cmd:"" help:"Create, start and wait for a container."`
 	Exec     ExecCmd     `cmd:"" help:"Run another process in a running container."`
 	Ps       PsCmd       `cmd:"" help:"List the processes of a container."`
+	Pause    PauseCmd    `cmd:"" help:"Freeze every process of a container."`
+	Resume   ResumeCmd   `cmd:"" help:"Thaw a paused container."`
 	List     ListCmd     `cmd:"" help:"List containers."`
 	Spec     SpecCmd     `cmd:"" help:"Write a default config.json."`
 	Features FeaturesCmd `cmd:"" help:"Print the features hako supports as JSON."`

@@ -1,0 +1,144 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/cgroupv2"
+)
+
+// setupCgroup makes the container's cgroup with the fs driver and applies
+// its resources, or returns nil when the container runs without one.
+//
+// As root every container gets a cgroup (ps, kill --all, pause and delete
+// rely on it). A rootless hako uses one only where it may: the cgroup's
+// nearest existing ancestor must be writable by the user (a subtree an
+// administrator delegated). Without that, a config that asks for limits is
+// refused with an error naming the missing delegation; one that asks for
+// none runs without a cgroup.
+func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, string, error) {
+	if s.SystemdCgroup {
+		return nil, "", errors.New("--systemd-cgroup: the systemd cgroup driver is not implemented yet; run without it (the cgroupfs driver)")
+	}
+	var res *specs.LinuxResources
+	cgPath := ""
+	if sp.Linux != nil {
+		res = sp.Linux.Resources
+		cgPath = sp.Linux.CgroupsPath
+	}
+	path, err := cgroupv2.Path(cgPath, id)
+	if err != nil {
+		return nil, "", fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	if s.Rootless {
+		if err := delegated(path); err != nil {
+			if field := limitField(res); field != "" {
+				return nil, "", fmt.Errorf("%s: limits need a cgroup you may write, and %v: use a cgroupsPath inside a subtree delegated to you, or drop the limits", field, err)
+			}
+			return nil, "", nil
+		}
+	}
+	m := cgroupv2.New(path)
+	if err := m.Create(res); err != nil {
+		return nil, "", err
+	}
+	if !s.Rootless {
+		var rules []specs.LinuxDeviceCgroup
+		if res != nil {
+			rules = res.Devices
+		}
+		if err := m.SetDevices(withConfigDevices(rules, sp), true); err != nil {
+			m.Destroy()
+			return nil, "", err
+		}
+	}
+	return m, path, nil
+}
+
+// withConfigDevices adds an allow rule for every linux.devices entry, which
+// the container is meant to use, after the config's own rules.
+func withConfigDevices(rules []specs.LinuxDeviceCgroup, sp *specs.Spec) []specs.LinuxDeviceCgroup {
+	if sp.Linux == nil || len(sp.Linux.Devices) == 0 {
+		return rules
+	}
+	out := append([]specs.LinuxDeviceCgroup(nil), rules...)
+	for _, d := range sp.Linux.Devices {
+		major, minor := d.Major, d.Minor
+		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return out
+}
+
+// delegated checks that the nearest existing level of path may be written
+// by us.
+func delegated(path string) error {
+	mnt, err := cgroupv2.Mountpoint()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(mnt, path)
+	for {
+		if _, err := os.Stat(dir); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir || len(parent) < len(mnt) {
+			return fmt.Errorf("%s does not exist", mnt)
+		}
+		dir = parent
+	}
+	if err := unix.Faccessat(unix.AT_FDCWD, dir, unix.W_OK, unix.AT_EACCESS); err != nil {
+		return fmt.Errorf("%s is not writable by you (no delegated cgroup)", dir)
+	}
+	return nil
+}
+
+// limitField names the first resource limit res asks for, or "".
+func limitField(res *specs.LinuxResources) string {
+	if res == nil {
+		return ""
+	}
+	switch {
+	case res.Memory != nil:
+		return "linux.resources.memory"
+	case res.CPU != nil:
+		return "linux.resources.cpu"
+	case res.Pids != nil:
+		return "linux.resources.pids"
+	case res.BlockIO != nil:
+		return "linux.resources.blockIO"
+	case len(res.HugepageLimits) > 0:
+		return "linux.resources.hugepageLimits"
+	case len(res.Rdma) > 0:
+		return "linux.resources.rdma"
+	case len(res.Unified) > 0:
+		return "linux.resources.unified"
+	}
+	return ""
+}
+
+// cgroup returns the manager of the container's cgroup, or nil.
+func (c *Container) cgroup() *cgroupv2.Manager {
+	if c.State.Cgroup == "" {
+		return nil
+	}
+	return cgroupv2.Restore(c.State.Cgroup, c.State.CgroupCreated)
+}
+
+// removeDefaultParent removes hako's default parent cgroup (/hako, used
+// when cgroupsPath is empty) once its last container is gone, whichever
+// container made it: it is hako's own, and rmdir fails while it is used.
+func removeDefaultParent(path string) {
+	if !strings.HasPrefix(path, "/hako/") || strings.Count(path, "/") != 2 {
+		return
+	}
+	if mnt, err := cgroupv2.Mountpoint(); err == nil {
+		unix.Rmdir(filepath.Join(mnt, "hako"))
+	}
+}
