@@ -80,6 +80,8 @@ type CLI struct {
 	Ps       PsCmd       `cmd:"" help:"List the processes of a container."`
 	Pause    PauseCmd    `cmd:"" help:"Freeze every process of a container."`
 	Resume   ResumeCmd   `cmd:"" help:"Thaw a paused container."`
+	Update   UpdateCmd   `cmd:"" help:"Change the resources of a container live."`
+	Events   EventsCmd   `cmd:"" help:"Print statistics and OOM events as JSON."`
 	List     ListCmd     `cmd:"" help:"List containers."`
 	Spec     SpecCmd     `cmd:"" help:"Write a default config.json."`
 	Features FeaturesCmd `cmd:"" help:"Print the features hako supports as JSON."`
