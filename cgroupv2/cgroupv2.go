@@ -11,10 +11,10 @@
 // controllers keep their own hierarchies and the unified one usually has
 // few controllers, often none but hugetlb). Nothing here touches v1.
 //
-// Errors name the configuration field they come from ("linux.resources.
-// memory.limit: ..."), and a controller the host or the parent cgroup does
-// not offer is reported with the controller's name, the cgroup that lacks
-// it and what that cgroup does offer; such errors match
+// Errors name the configuration field they come from
+// ("linux.resources.memory.limit: ..."), and a controller the host or the
+// parent cgroup does not offer is reported with the controller's name, the
+// cgroup that lacks it and what that cgroup does offer; such errors match
 // ErrControllerUnavailable with errors.Is.
 package cgroupv2
 
@@ -308,12 +308,22 @@ func (m *Manager) Thaw() error {
 	return nil
 }
 
-// State reports whether the cgroup is frozen, as cgroup.events says: this
-// is the effective state, so it is also true while an ancestor is frozen.
+// State reports whether the cgroup is frozen: its cgroup.freeze is 1 (it
+// was asked to freeze: the container is paused, even while the kernel is
+// still stopping its processes or briefly lets one out of the freezer
+// trap, which the frozen flag of cgroup.events shows), or cgroup.events
+// says frozen 1 (an ancestor is frozen).
 func (m *Manager) State() (frozen bool, err error) {
 	dir, err := m.Dir()
 	if err != nil {
 		return false, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
+	if err != nil {
+		return false, fmt.Errorf("cgroup: state of %s: %w", dir, err)
+	}
+	if strings.TrimSpace(string(data)) == "1" {
+		return true, nil
 	}
 	ev, err := readKeyed(dir, "cgroup.events")
 	if err != nil {

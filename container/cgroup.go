@@ -34,7 +34,7 @@ func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, strin
 	}
 	path, err := cgroupv2.Path(cgPath, id)
 	if err != nil {
-		return nil, "", fmt.Errorf("linux.cgroupsPath: %w", err)
+		return nil, "", err
 	}
 	if s.Rootless {
 		if err := delegated(path); err != nil {
