@@ -84,3 +84,21 @@ func TestIDMappedMountErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRootlessIDMapError: a normal user cannot idmap a host filesystem
+// (that needs CAP_SYS_ADMIN over it): a clear error, nothing left.
+func TestRootlessIDMapError(t *testing.T) {
+	t.Parallel()
+	w := rootless(t)
+	e := newUserEnv(t, w.a, modeMulti)
+	b := e.specBundle(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp/m", Type: "bind", Source: "/tmp", Options: []string{"bind", "idmap"}})
+		s.Process.Args = []string{"sh", "-c", "echo RAN"}
+	})
+	id := e.newID()
+	r := e.hako("run", "--bundle", b.Dir, id)
+	if r.ok() || !strings.Contains(r.stderr, "/tmp/m") || !strings.Contains(r.stderr, "cannot idmap") || strings.Contains(r.stdout, "RAN") {
+		t.Errorf("rootless idmapped mount of a host directory: %s", r)
+	}
+	e.expectNoneLeft(id)
+}
