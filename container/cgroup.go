@@ -48,6 +48,12 @@ func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, strin
 	if err := m.Create(res); err != nil {
 		return nil, "", err
 	}
+	if !s.Rootless && hasUserNamespace(sp) {
+		if err := delegateToContainer(m, sp); err != nil {
+			m.Destroy()
+			return nil, "", err
+		}
+	}
 	if !s.Rootless {
 		var rules []specs.LinuxDeviceCgroup
 		if res != nil {
@@ -141,4 +147,46 @@ func removeDefaultParent(path string) {
 	if mnt, err := cgroupv2.Mountpoint(); err == nil {
 		unix.Rmdir(filepath.Join(mnt, "hako"))
 	}
+}
+
+// delegateToContainer gives a container with its own user namespace its
+// cgroup, the way a cgroup is delegated to a user (cgroups(7), "Cgroups
+// delegation"): the directory and the files the kernel lists in
+// /sys/kernel/cgroup/delegate are chowned to the host ids of the
+// container's root, so that it can manage its own subtree (nested
+// containers, systemd inside) and nothing above it.
+func delegateToContainer(m *cgroupv2.Manager, sp *specs.Spec) error {
+	uid, ok1 := hostID(sp.Linux.UIDMappings, 0)
+	gid, ok2 := hostID(sp.Linux.GIDMappings, 0)
+	if !ok1 || !ok2 {
+		return nil // root of the container is not mapped: nothing to give
+	}
+	dir, err := m.Dir()
+	if err != nil {
+		return err
+	}
+	files := []string{"cgroup.procs", "cgroup.threads", "cgroup.subtree_control"}
+	if b, err := os.ReadFile("/sys/kernel/cgroup/delegate"); err == nil {
+		files = strings.Fields(string(b))
+	}
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+		return fmt.Errorf("delegate cgroup %s to the container's root: %w", dir, err)
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.Base(f))
+		if err := os.Chown(p, int(uid), int(gid)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delegate cgroup %s to the container's root: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// hostID maps a container id to the host through a user namespace map.
+func hostID(m []specs.LinuxIDMapping, id uint32) (uint32, bool) {
+	for _, e := range m {
+		if id >= e.ContainerID && id-e.ContainerID < e.Size {
+			return e.HostID + (id - e.ContainerID), true
+		}
+	}
+	return 0, false
 }

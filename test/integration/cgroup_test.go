@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -265,4 +266,52 @@ func TestRootlessLimitsWithoutDelegation(t *testing.T) {
 	if r := e.hako("run", "--bundle", b.Dir, e.newID()); !r.ok() || !strings.Contains(r.stdout, "RAN") {
 		t.Errorf("rootless run without limits: %s", r)
 	}
+}
+
+// TestCgroupDelegatedToUserNamespace: a container with its own user
+// namespace gets its cgroup delegated (directory and the files of
+// /sys/kernel/cgroup/delegate owned by its root's host id), so its root
+// can make child cgroups and move processes into them.
+func TestCgroupDelegatedToUserNamespace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mnt := unifiedMount(t)
+	userNS := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	b := e.newBundle(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = userNS, userNS
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == "/sys/fs/cgroup" {
+				s.Mounts[i].Options = []string{"nosuid", "noexec", "nodev", "rw"}
+			}
+		}
+	}).sh(`mkdir /sys/fs/cgroup/child && echo $$ > /sys/fs/cgroup/child/cgroup.procs && echo moved=$(grep '^0::' /proc/self/cgroup)`)
+	c := e.mustCreate(b)
+	dir := filepath.Join(mnt, "hako", c.id)
+	var st syscallStat
+	if err := statOwner(dir, &st); err != nil || st.uid != 100000 || st.gid != 100000 {
+		t.Errorf("cgroup %s owned by %d:%d (%v), want 100000:100000", dir, st.uid, st.gid, err)
+	}
+	if err := statOwner(filepath.Join(dir, "cgroup.procs"), &st); err != nil || st.uid != 100000 {
+		t.Errorf("cgroup.procs owned by %d (%v), want 100000", st.uid, err)
+	}
+	if err := statOwner(filepath.Join(dir, "hugetlb.2MB.max"), &st); err == nil && st.uid == 100000 {
+		t.Error("a limit file (hugetlb.2MB.max) was given to the container: it could raise its own limits")
+	}
+	c.mustStart()
+	if out := c.waitOutput("moved="); !strings.Contains(out, "moved=0::/child") {
+		t.Errorf("container root could not manage its delegated cgroup: %q\n%s", out, c.errOutput())
+	}
+}
+
+type syscallStat struct{ uid, gid uint32 }
+
+func statOwner(p string, st *syscallStat) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	s := fi.Sys().(*syscall.Stat_t)
+	st.uid, st.gid = s.Uid, s.Gid
+	return nil
 }
