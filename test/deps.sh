@@ -13,7 +13,7 @@ export PATH=/usr/local/go/bin:$PATH
 # runc: the reference runtime the integration suite is validated against;
 # passwd: useradd/usermod, with which the rootless tier makes its users;
 # bsdutils: script(1) for the terminal tests.
-packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc procps util-linux passwd bsdutils)
+packages=(busybox-static libseccomp-dev pkg-config uidmap iproute2 runc procps util-linux passwd bsdutils ruby)
 
 missing=()
 for p in "${packages[@]}"; do
