@@ -56,24 +56,12 @@ func mergeResources(old, upd *specs.LinuxResources) *specs.LinuxResources {
 			m = *out.Memory
 		}
 		u := upd.Memory
-		if u.Limit != nil {
-			m.Limit = u.Limit
-		}
-		if u.Reservation != nil {
-			m.Reservation = u.Reservation
-		}
-		if u.Swap != nil {
-			m.Swap = u.Swap
-		}
-		if u.Swappiness != nil {
-			m.Swappiness = u.Swappiness
-		}
-		if u.DisableOOMKiller != nil {
-			m.DisableOOMKiller = u.DisableOOMKiller
-		}
-		if u.CheckBeforeUpdate != nil {
-			m.CheckBeforeUpdate = u.CheckBeforeUpdate
-		}
+		overlay(&m.Limit, u.Limit)
+		overlay(&m.Reservation, u.Reservation)
+		overlay(&m.Swap, u.Swap)
+		overlay(&m.Swappiness, u.Swappiness)
+		overlay(&m.DisableOOMKiller, u.DisableOOMKiller)
+		overlay(&m.CheckBeforeUpdate, u.CheckBeforeUpdate)
 		out.Memory = &m
 	}
 	if upd.CPU != nil {
@@ -82,32 +70,18 @@ func mergeResources(old, upd *specs.LinuxResources) *specs.LinuxResources {
 			cp = *out.CPU
 		}
 		u := upd.CPU
-		if u.Shares != nil {
-			cp.Shares = u.Shares
-		}
-		if u.Quota != nil {
-			cp.Quota = u.Quota
-		}
-		if u.Burst != nil {
-			cp.Burst = u.Burst
-		}
-		if u.Period != nil {
-			cp.Period = u.Period
-		}
-		if u.RealtimeRuntime != nil {
-			cp.RealtimeRuntime = u.RealtimeRuntime
-		}
-		if u.RealtimePeriod != nil {
-			cp.RealtimePeriod = u.RealtimePeriod
-		}
+		overlay(&cp.Shares, u.Shares)
+		overlay(&cp.Quota, u.Quota)
+		overlay(&cp.Burst, u.Burst)
+		overlay(&cp.Period, u.Period)
+		overlay(&cp.RealtimeRuntime, u.RealtimeRuntime)
+		overlay(&cp.RealtimePeriod, u.RealtimePeriod)
+		overlay(&cp.Idle, u.Idle)
 		if u.Cpus != "" {
 			cp.Cpus = u.Cpus
 		}
 		if u.Mems != "" {
 			cp.Mems = u.Mems
-		}
-		if u.Idle != nil {
-			cp.Idle = u.Idle
 		}
 		out.CPU = &cp
 	}
@@ -137,6 +111,13 @@ func mergeResources(old, upd *specs.LinuxResources) *specs.LinuxResources {
 		out.Devices = upd.Devices
 	}
 	return &out
+}
+
+// overlay sets *dst to src when src is set.
+func overlay[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
 }
 
 // Stats returns the container's cgroup statistics.

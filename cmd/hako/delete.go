@@ -13,11 +13,7 @@ type DeleteCmd struct {
 }
 
 func (c *DeleteCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Open(c.ID)
+	ct, err := g.open(c.ID)
 	if err != nil {
 		// containerd deletes with --force what may already be gone.
 		if c.Force && errors.Is(err, container.ErrNotExist) {

@@ -66,6 +66,16 @@ func (g *Globals) peek(id string) (*container.Container, error) {
 	return s.Peek(id)
 }
 
+// open opens a container for a change, holding its lock; the caller
+// closes it.
+func (g *Globals) open(id string) (*container.Container, error) {
+	s, err := g.store()
+	if err != nil {
+		return nil, err
+	}
+	return s.Open(id)
+}
+
 // CLI is the whole command line.
 type CLI struct {
 	Globals

@@ -6,11 +6,7 @@ type PauseCmd struct {
 }
 
 func (c *PauseCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Open(c.ID)
+	ct, err := g.open(c.ID)
 	if err != nil {
 		return err
 	}
@@ -24,11 +20,7 @@ type ResumeCmd struct {
 }
 
 func (c *ResumeCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Open(c.ID)
+	ct, err := g.open(c.ID)
 	if err != nil {
 		return err
 	}

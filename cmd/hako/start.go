@@ -6,11 +6,7 @@ type StartCmd struct {
 }
 
 func (c *StartCmd) Run(g *Globals) error {
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Open(c.ID)
+	ct, err := g.open(c.ID)
 	if err != nil {
 		return err
 	}

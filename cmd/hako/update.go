@@ -36,11 +36,7 @@ func (c *UpdateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	s, err := g.store()
-	if err != nil {
-		return err
-	}
-	ct, err := s.Open(c.ID)
+	ct, err := g.open(c.ID)
 	if err != nil {
 		return err
 	}
