@@ -17,7 +17,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps
+.PHONY: all build test unit integration install demo vet clean deps test-systemd
 
 all: build
 
@@ -61,3 +61,9 @@ vet:
 
 clean:
 	rm -rf bin _output
+
+# The systemd tier: a real systemd booted in a namespace container on this
+# host (a debootstrap rootfs cached under /var/cache/hako-test), the
+# systemd driver over the system bus and a lingering user's bus.
+test-systemd: build
+	test/systemd/run.sh

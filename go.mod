@@ -9,4 +9,7 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/cilium/ebpf v0.20.0 // indirect
+require (
+	github.com/cilium/ebpf v0.20.0 // indirect
+	github.com/godbus/dbus/v5 v5.2.4 // indirect
+)

@@ -349,9 +349,14 @@ func (m *Manager) Kill() error {
 	switch {
 	case err == nil:
 		if err := waitEvent(dir, "populated", 0, killTimeout); err != nil {
+			if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+				return nil // emptied, and removed at once (a systemd scope)
+			}
 			return fmt.Errorf("cgroup: kill %s: %w", dir, err)
 		}
 		return nil
+	case errors.Is(err, unix.ENODEV):
+		return nil // removed since the Stat above
 	case errors.Is(err, fs.ErrNotExist):
 		return m.killEach(dir)
 	default:

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-runtime/hako/cgroupv2"
+	"github.com/hako-runtime/hako/systemd"
 )
 
 // setupCgroup makes the container's cgroup with the fs driver and applies
@@ -23,9 +24,6 @@ import (
 // refused with an error naming the missing delegation; one that asks for
 // none runs without a cgroup.
 func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, string, error) {
-	if s.SystemdCgroup {
-		return nil, "", errors.New("--systemd-cgroup: the systemd cgroup driver is not implemented yet; run without it (the cgroupfs driver)")
-	}
 	var res *specs.LinuxResources
 	cgPath := ""
 	if sp.Linux != nil {
@@ -189,4 +187,131 @@ func hostID(m []specs.LinuxIDMapping, id uint32) (uint32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// scopeSetup is the container's systemd scope (--systemd-cgroup). A scope
+// holds existing processes only, so it is started around the init once
+// the init exists and before its bootstrap is sent (start, called by
+// launch): the init has run nothing of the container yet.
+type scopeSetup struct {
+	conn        *systemd.Conn
+	slice, unit string
+	res         *specs.LinuxResources
+	annotations map[string]string
+	devices     []specs.LinuxDeviceCgroup // the device filter (root only)
+	rootless    bool
+	userns      *specs.Spec       // the config, when its cgroup goes to a user namespace's root
+	path        string            // the scope's cgroup, once started
+	cg          *cgroupv2.Manager // the fs driver on it, once started
+}
+
+// prepareScope parses the cgroupsPath and connects to systemd, before
+// anything is started.
+func (s *Store) prepareScope(sp *specs.Spec, id string) (*scopeSetup, error) {
+	var res *specs.LinuxResources
+	cgPath := ""
+	if sp.Linux != nil {
+		res = sp.Linux.Resources
+		cgPath = sp.Linux.CgroupsPath
+	}
+	slice, unit, err := systemd.ParsePath(cgPath, id, s.Rootless)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := systemd.Connect(s.Rootless)
+	if err != nil {
+		return nil, err
+	}
+	sc := &scopeSetup{conn: conn, slice: slice, unit: unit, res: res, annotations: sp.Annotations, rootless: s.Rootless}
+	if !s.Rootless {
+		var rules []specs.LinuxDeviceCgroup
+		if res != nil {
+			rules = res.Devices
+		}
+		sc.devices = withConfigDevices(rules, sp)
+		if hasUserNamespace(sp) {
+			sc.userns = sp
+		}
+	}
+	return sc, nil
+}
+
+// start puts pid in a new scope and applies the resources: the ones
+// systemd has properties for as properties, then all of them (and the
+// device filter, as root) with the fs driver.
+func (sc *scopeSetup) start(pid int) error {
+	path, err := sc.conn.StartScope(sc.slice, sc.unit, pid, sc.res, sc.annotations)
+	if err != nil {
+		return err
+	}
+	sc.path, sc.cg = path, cgroupv2.Restore(path, nil)
+	if err := sc.cg.Set(sc.res); err != nil {
+		return err
+	}
+	if sc.userns != nil {
+		if err := delegateToContainer(sc.cg, sc.userns); err != nil {
+			return err
+		}
+	}
+	if !sc.rootless {
+		if err := sc.cg.SetDevices(sc.devices, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeCgroup kills whatever is left in the container's cgroup and
+// removes it: for a systemd scope, stops the unit (which removes the
+// cgroup) and forgets it if it failed.
+func (c *Container) removeCgroup() error {
+	var errs []error
+	cg := c.cgroup()
+	if cg != nil {
+		if err := cg.Kill(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if unit := c.State.SystemdUnit; unit != "" {
+		if conn, err := systemd.Connect(c.State.SystemdUser); err != nil {
+			errs = append(errs, err)
+		} else {
+			if err := conn.StopUnit(unit); err != nil {
+				errs = append(errs, err)
+			} else if err := conn.ResetFailed(unit); err != nil {
+				errs = append(errs, err)
+			}
+			conn.Close()
+		}
+	}
+	if cg != nil {
+		if err := cg.Destroy(); err != nil {
+			errs = append(errs, err)
+		} else {
+			removeDefaultParent(c.State.Cgroup)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// attachToScope moves pid into the container's systemd scope through
+// systemd.
+func attachToScope(unit string, user bool, pid int) error {
+	conn, err := systemd.Connect(user)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.AttachProcesses(unit, "", pid)
+}
+
+// setScopeResources sets the unit properties of res on the container's
+// systemd scope.
+func setScopeResources(unit string, user bool, res *specs.LinuxResources) error {
+	conn, err := systemd.Connect(user)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.SetResources(unit, res)
 }

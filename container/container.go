@@ -67,6 +67,10 @@ type State struct {
 	// levels of it that create made, for delete to remove.
 	Cgroup        string   `json:"cgroup,omitempty"`
 	CgroupCreated []string `json:"cgroupCreated,omitempty"`
+	// SystemdUnit is the container's scope with --systemd-cgroup (its
+	// cgroup is Cgroup), in the user's manager when SystemdUser.
+	SystemdUnit string `json:"systemdUnit,omitempty"`
+	SystemdUser bool   `json:"systemdUser,omitempty"`
 }
 
 // OCIState is the state in the form hooks read it on stdin.

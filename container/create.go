@@ -135,26 +135,36 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 				var ws unix.WaitStatus
 				unix.Wait4(initPid, &ws, 0, nil)
 			}
-			if cg != nil {
-				cg.Kill()
-				cg.Destroy()
-				removeDefaultParent(c.State.Cgroup)
-			}
+			c.removeCgroup()
 			os.RemoveAll(dir)
 			c.Close()
 		}
 	}()
-	var cgPath string
-	if cg, cgPath, err = s.setupCgroup(sp, o.ID); err != nil {
-		return nil, err
-	}
-	if cg != nil {
-		c.State.Cgroup, c.State.CgroupCreated = cgPath, cg.Created()
+	var scope *scopeSetup
+	if s.SystemdCgroup {
+		if scope, err = s.prepareScope(sp, o.ID); err != nil {
+			return nil, err
+		}
+		defer scope.conn.Close()
+		// Saved before the scope exists: a create killed half-way
+		// leaves a unit that delete --force stops.
+		c.State.SystemdUnit, c.State.SystemdUser = scope.unit, scope.rootless
 		if err = c.save(); err != nil {
 			return nil, err
 		}
+	} else {
+		var cgPath string
+		if cg, cgPath, err = s.setupCgroup(sp, o.ID); err != nil {
+			return nil, err
+		}
+		if cg != nil {
+			c.State.Cgroup, c.State.CgroupCreated = cgPath, cg.Created()
+			if err = c.save(); err != nil {
+				return nil, err
+			}
+		}
 	}
-	initPid, err = c.spawnInit(sp, o, cg)
+	initPid, err = c.spawnInit(sp, o, cg, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +193,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 
 // spawnInit starts the init, drives it through the namespace and rootfs
 // set-up and returns its pid once it waits for start.
-func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Manager) (initPid int, err error) {
+func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Manager, scope *scopeSetup) (initPid int, err error) {
 	boot, userns, err := bootstrapFor(sp)
 	if err != nil {
 		return 0, err
@@ -209,11 +219,20 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
 	}
+	var started func(pid int) error
+	if scope != nil {
+		started = func(pid int) error {
+			err := scope.start(pid)
+			c.State.Cgroup = scope.path // "" unless the scope started
+			return err
+		}
+	}
 	ip, err := launch(&launchSpec{
 		boot:     boot,
 		userns:   userns,
 		extra:    extra,
 		cgroupFD: cgfd,
+		started:  started,
 		env:      []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
 		stdin:    orDefault(o.Stdin, os.Stdin),
 		stdout:   orDefault(o.Stdout, os.Stdout),
@@ -323,6 +342,10 @@ type launchSpec struct {
 	env                   []string // more of the init's environment
 	cgroupFD              int      // the cgroup to start the init in (CLONE_INTO_CGROUP), or -1
 	stdin, stdout, stderr *os.File
+	// started, if set, runs on the init's pid once it exists and before
+	// it gets its bootstrap (it waits for it, running nothing of the
+	// container yet): the systemd driver puts it in the scope there.
+	started func(pid int) error
 }
 
 // initProc is a started init that has reported its pid.
@@ -390,6 +413,11 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 			reap()
 		}
 	}()
+	if l.started != nil {
+		if err := l.started(child); err != nil {
+			return nil, err
+		}
+	}
 	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
 		return nil, fmt.Errorf("send bootstrap to init: %w", err)
 	}

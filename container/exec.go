@@ -103,14 +103,22 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
 	}
-	ip, err := launch(&launchSpec{
+	ls := &launchSpec{
 		boot:     boot,
 		extra:    extra,
 		cgroupFD: cgfd,
 		stdin:    orDefault(o.Stdin, os.Stdin),
 		stdout:   orDefault(o.Stdout, os.Stdout),
 		stderr:   orDefault(o.Stderr, os.Stderr),
-	})
+	}
+	ip, err := launch(ls)
+	if err != nil && cgfd >= 0 && errors.Is(err, unix.EACCES) && c.State.SystemdUnit != "" {
+		// A rootless hako outside the user's own cgroup tree (a login
+		// session, a system service) may not clone into the scope; the
+		// user's systemd may move the process there (it asks PID 1).
+		ls.cgroupFD, ls.started = -1, func(pid int) error { return attachToScope(c.State.SystemdUnit, c.State.SystemdUser, pid) }
+		ip, err = launch(ls)
+	}
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
 	}

@@ -157,14 +157,8 @@ func (c *Container) Delete(force bool, warn func(error)) error {
 	c.State.Status = specs.StateStopped
 	// Whatever is left in the cgroup (daemons of a container without a
 	// pid namespace) goes with it.
-	if cg := c.cgroup(); cg != nil {
-		if err := cg.Kill(); err != nil {
-			return fmt.Errorf("delete container %q: %w", c.State.ID, err)
-		}
-		if err := cg.Destroy(); err != nil {
-			return fmt.Errorf("delete container %q: %w", c.State.ID, err)
-		}
-		removeDefaultParent(c.State.Cgroup)
+	if err := c.removeCgroup(); err != nil {
+		return fmt.Errorf("delete container %q: %w", c.State.ID, err)
 	}
 	if c.State.Hooks != nil && len(c.State.Hooks.Poststop) > 0 {
 		st, _ := json.Marshal(c.State.OCIState())

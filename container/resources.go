@@ -34,6 +34,13 @@ func (c *Container) Update(res *specs.LinuxResources) error {
 		sp.Linux = &specs.Linux{}
 	}
 	merged := mergeResources(sp.Linux.Resources, res)
+	if unit := c.State.SystemdUnit; unit != "" {
+		// systemd rewrites a unit's cgroup files from its properties
+		// (at daemon-reload): they must follow.
+		if err := setScopeResources(unit, c.State.SystemdUser, merged); err != nil {
+			return err
+		}
+	}
 	if err := cg.Set(merged); err != nil {
 		return err
 	}
