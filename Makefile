@@ -17,7 +17,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps test-systemd
+.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm
 
 all: build
 
@@ -67,3 +67,9 @@ clean:
 # systemd driver over the system bus and a lingering user's bus.
 test-systemd: build
 	test/systemd/run.sh
+
+# The VM tier: Debian 12 under QEMU (software emulation) with every cgroup
+# v2 controller; memory, pids and cpu limits shown to hold, rootful and
+# rootless. The image is built once and cached in /var/cache/hako-vm.
+test-vm: build
+	test/vm/run.sh

@@ -315,3 +315,17 @@ func setScopeResources(unit string, user bool, res *specs.LinuxResources) error 
 	defer conn.Close()
 	return conn.SetResources(unit, res)
 }
+
+// ownCgroup is this process's cgroup v2 path, for messages.
+func ownCgroup() string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "?"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return p
+		}
+	}
+	return "?"
+}

@@ -228,15 +228,16 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 		}
 	}
 	ip, err := launch(&launchSpec{
-		boot:     boot,
-		userns:   userns,
-		extra:    extra,
-		cgroupFD: cgfd,
-		started:  started,
-		env:      []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
-		stdin:    orDefault(o.Stdin, os.Stdin),
-		stdout:   orDefault(o.Stdout, os.Stdout),
-		stderr:   orDefault(o.Stderr, os.Stderr),
+		boot:       boot,
+		userns:     userns,
+		extra:      extra,
+		cgroupFD:   cgfd,
+		cgroupPath: c.State.Cgroup,
+		started:    started,
+		env:        []string{containerinit.EnvStartFD + "=" + strconv.Itoa(3+o.PreserveFDs)},
+		stdin:      orDefault(o.Stdin, os.Stdin),
+		stdout:     orDefault(o.Stdout, os.Stdout),
+		stderr:     orDefault(o.Stderr, os.Stderr),
 	})
 	if err != nil {
 		return 0, err
@@ -341,6 +342,7 @@ type launchSpec struct {
 	extra                 []*os.File
 	env                   []string // more of the init's environment
 	cgroupFD              int      // the cgroup to start the init in (CLONE_INTO_CGROUP), or -1
+	cgroupPath            string   // that cgroup, for messages
 	stdin, stdout, stderr *os.File
 	// started, if set, runs on the init's pid once it exists and before
 	// it gets its bootstrap (it waits for it, running nothing of the
@@ -395,6 +397,12 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 	})
 	childSock.Close()
 	if err != nil {
+		if l.cgroupFD >= 0 && errors.Is(err, unix.EACCES) {
+			// clone3(CLONE_INTO_CGROUP) needs write access to
+			// cgroup.procs of the common ancestor of our cgroup and
+			// the target.
+			return nil, fmt.Errorf("start init in cgroup %s: %w: moving a process there needs write access to the cgroup that contains both it and hako's own cgroup (%s); run hako inside the delegated subtree (e.g. systemd-run --user --scope)", l.cgroupPath, err, ownCgroup())
+		}
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	reap := func() {

@@ -104,12 +104,13 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		defer unix.Close(cgfd)
 	}
 	ls := &launchSpec{
-		boot:     boot,
-		extra:    extra,
-		cgroupFD: cgfd,
-		stdin:    orDefault(o.Stdin, os.Stdin),
-		stdout:   orDefault(o.Stdout, os.Stdout),
-		stderr:   orDefault(o.Stderr, os.Stderr),
+		boot:       boot,
+		extra:      extra,
+		cgroupFD:   cgfd,
+		cgroupPath: c.State.Cgroup,
+		stdin:      orDefault(o.Stdin, os.Stdin),
+		stdout:     orDefault(o.Stdout, os.Stdout),
+		stderr:     orDefault(o.Stderr, os.Stderr),
 	}
 	ip, err := launch(ls)
 	if err != nil && cgfd >= 0 && errors.Is(err, unix.EACCES) && c.State.SystemdUnit != "" {

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# provision.sh [USER]: makes a Debian 12 machine with systemd into hako's
-# full test environment. Shared by the Vagrantfile (a laptop VM) and the
-# VM test tier. Idempotent. Run as root.
+# provision.sh [--image] [USER]: makes a Debian 12 machine with systemd into
+# hako's full test environment. Shared by the Vagrantfile (a laptop VM) and
+# the VM test tier (test/vm/run.sh). Idempotent. Run as root.
+#
+# --image prepares a root file system that is not running (the VM tier runs
+# it in a chroot of the image it builds): no packages and no Go (the image
+# gets its packages from debootstrap, and the tier runs prebuilt static
+# binaries), lingering as the file logind reads at boot, no daemon-reload
+# and no check of the running system's cgroups.
 #
 # - build and test packages (the same list test/deps.sh installs, plus
 #   systemd's user-session pieces);
@@ -11,12 +17,21 @@
 # - USER (default tester, uid 1001) with subordinate ids, lingering, so
 #   its systemd user manager and bus run without a login;
 # - user@.service delegating cpu, cpuset, io, memory and pids, so rootless
-#   containers can have limits.
+#   containers can have limits;
+# - podman-auto-update and podman-restart masked when installed (they cost
+#   8 to 10 s each at boot).
 set -euo pipefail
 
+image=false
+if [ "${1:-}" = --image ]; then
+	image=true
+	shift
+fi
 user=${1:-tester}
 export DEBIAN_FRONTEND=noninteractive
 
+# Packages and Go: a running machine only (not with --image).
+if ! $image; then
 packages=(build-essential git make pkg-config libseccomp-dev busybox-static uidmap
 	iproute2 procps util-linux passwd bsdutils dbus dbus-user-session libpam-systemd
 	systemd-container runc)
@@ -52,6 +67,7 @@ cat >/etc/profile.d/hako-go.sh <<'PROFILE'
 export PATH=/usr/local/go/bin:$PATH
 export GOTOOLCHAIN=auto
 PROFILE
+fi # ! $image
 
 # The test user, with subordinate ids (useradd adds them on Debian).
 if ! id "$user" >/dev/null 2>&1; then
@@ -66,6 +82,22 @@ cat >/etc/systemd/system/user@.service.d/delegate.conf <<'UNIT'
 [Service]
 Delegate=cpu cpuset io memory pids
 UNIT
+
+# Slow at boot and of no use to the tests.
+for unit in podman-auto-update.service podman-auto-update.timer podman-restart.service; do
+	if [ -e "/lib/systemd/system/$unit" ] || [ -e "/usr/lib/systemd/system/$unit" ]; then
+		systemctl mask "$unit" >/dev/null 2>&1 || ln -sfn /dev/null "/etc/systemd/system/$unit"
+	fi
+done
+
+if $image; then
+	# What `loginctl enable-linger` writes; logind starts the user's
+	# manager at boot.
+	mkdir -p /var/lib/systemd/linger
+	touch "/var/lib/systemd/linger/$user"
+	echo "provision.sh: image ready (user $user)"
+	exit 0
+fi
 systemctl daemon-reload
 loginctl enable-linger "$user"
 
