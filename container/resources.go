@@ -44,6 +44,13 @@ func (c *Container) Update(res *specs.LinuxResources) error {
 	if err := cg.Set(merged); err != nil {
 		return err
 	}
+	// New device rules replace the filter (the new program is attached
+	// before the old one goes: the container is never without one).
+	if res != nil && len(res.Devices) > 0 && c.State.Owner == "" {
+		if err := cg.SetDevices(withConfigDevices(merged.Devices, sp), true); err != nil {
+			return err
+		}
+	}
 	sp.Linux.Resources = merged
 	return c.saveConfig(sp)
 }

@@ -315,3 +315,38 @@ func statOwner(p string, st *syscallStat) error {
 	st.uid, st.gid = s.Uid, s.Gid
 	return nil
 }
+
+// TestUpdateDevices: update with device rules replaces the filter live.
+func TestUpdateDevices(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.newBundle(func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"dev"}})
+	}).sh("sleep 60")
+	b.privateRootfs()
+	c := e.mustCreate(b)
+	c.mustStart()
+	try := func() string {
+		return e.hako("exec", c.id, "sh", "-c", "echo x > /dev/null && echo null=ok || echo null=denied").stdout
+	}
+	if out := try(); !strings.Contains(out, "null=ok") {
+		t.Fatalf("before update: %q", out)
+	}
+	maj, min := int64(1), int64(3)
+	res := e.writeFile("dev.json", fmt.Sprintf(`{"devices":[{"allow":false,"type":"c","major":%d,"minor":%d,"access":"w"}]}`, maj, min), 0o644)
+	e.mustHako("update", "-r", res, c.id)
+	// runc's default devices come after the config's rules and allow
+	// /dev/null again: the update must keep them (the container keeps
+	// working), so the filter's replacement shows through a device that
+	// is not a default one.
+	if out := try(); !strings.Contains(out, "null=ok") {
+		t.Errorf("after update, /dev/null (a default device): %q", out)
+	}
+	kmsg := e.writeFile("dev2.json", `{"devices":[{"allow":true,"type":"c","major":1,"minor":11,"access":"rwm"}]}`, 0o644)
+	e.mustHako("update", "-r", kmsg, c.id)
+	r := e.hako("exec", "--cap", "CAP_MKNOD", "--cap", "CAP_SYSLOG", c.id, "sh", "-c",
+		"mknod /scratch/k c 1 11 && dd if=/scratch/k of=/dev/null bs=65536 count=1 2>/dev/null && echo kmsg=open || echo kmsg=denied")
+	if !strings.Contains(r.stdout, "kmsg=open") {
+		t.Errorf("after allowing 1:11 by update: %s", r)
+	}
+}
