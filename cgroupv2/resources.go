@@ -475,6 +475,14 @@ func validPageSize(s string) bool {
 	return digits != "" && strings.Trim(digits, "0123456789") == "" && digits[0] != '0'
 }
 
+// SharesToWeight converts cpu.shares (exported for the systemd driver,
+// whose CPUWeight property must agree).
+func SharesToWeight(shares uint64) uint64 { return sharesToWeight(shares) }
+
+// IOWeight converts a blkio weight to io.weight (exported for the systemd
+// driver's IOWeight property).
+func IOWeight(w uint16) (uint64, error) { return ioWeight(w) }
+
 // sharesToWeight converts cpu.shares (cgroup v1: 2..262144, default 1024)
 // to cpu.weight (cgroup v2: 1..10000, default 100). It is the conversion
 // of runc 1.4 (opencontainers/cgroups ConvertCPUSharesToCgroupV2Value) and

@@ -3,6 +3,7 @@ package systemd
 import (
 	"errors"
 	"fmt"
+	"github.com/hako-runtime/hako/cgroupv2"
 	"math"
 	"slices"
 	"strconv"
@@ -294,32 +295,12 @@ func swapMax(swap, lim *int64) (*uint64, error) {
 	return v(uint64(s - l))
 }
 
-// sharesToWeight is the cgroupv2 package's conversion of cpu.shares to
-// cpu.weight (runc 1.4's and crun 1.23's quadratic in log2(shares), which
-// maps 2, 1024 and 262144 onto 1, 100 and 10000). Keep the two equal (the
-// unit test pins both to the same values).
-func sharesToWeight(shares uint64) uint64 {
-	switch {
-	case shares == 0:
-		return 0
-	case shares <= 2:
-		return 1
-	case shares >= 262144:
-		return 10000
-	}
-	l := math.Log2(float64(shares))
-	exp := (l*l+125*l)/612.0 - 7.0/34.0
-	return uint64(math.Ceil(math.Pow(10, exp)))
-}
-
-// ioWeight converts a blkio weight (10..1000) to IOWeight (1..10000),
-// linearly, as runc, crun and the cgroupv2 package do.
-func ioWeight(w uint16) (uint64, error) {
-	if w < 10 || w > 1000 {
-		return 0, fmt.Errorf("%d is out of the blkio weight range 10..1000", w)
-	}
-	return 1 + (uint64(w)-10)*9999/990, nil
-}
+// sharesToWeight and ioWeight are the fs driver's conversions: systemd's
+// properties must say what the cgroup files would.
+var (
+	sharesToWeight = cgroupv2.SharesToWeight
+	ioWeight       = cgroupv2.IOWeight
+)
 
 // defaultPeriod is the kernel's (and systemd's) default CFS period, µs.
 const defaultPeriod = 100000
