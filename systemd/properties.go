@@ -3,7 +3,6 @@ package systemd
 import (
 	"errors"
 	"fmt"
-	"github.com/hako-runtime/hako/cgroupv2"
 	"math"
 	"slices"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hako-runtime/hako/cgroupv2"
 )
 
 // property is one unit property of StartTransientUnit and
