@@ -135,7 +135,10 @@ fi
 
 echo "== go test ($(echo "$packages" | wc -l) packages, runtime ${HAKO_BIN:-none})"
 mkfifo "$work/results"
-"$work/summarize" -raw "$top/_output/test-results.json" "${failed_steps[@]}" <"$work/results" &
+# The go test summary is renamed "go test: N passed, ..." so that only the
+# total at the very end reads as the run's closing line.
+"$work/summarize" -raw "$top/_output/test-results.json" "${failed_steps[@]}" <"$work/results" |
+	sed -u -E 's/^([0-9]+ passed, [0-9]+ failed.*)$/go test: \1/' | tee "$work/gotest.out" &
 summarize_pid=$!
 set -m # the test job gets its own process group, so on_exit can stop all of it
 # shellcheck disable=SC2086 # word splitting of $packages and $GOTESTFLAGS is wanted
@@ -148,7 +151,40 @@ job=
 wait "$summarize_pid"
 summary_rc=$?
 
-if [ "$test_rc" -ne 0 ] || [ "$summary_rc" -ne 0 ] || [ ${#failed_steps[@]} -gt 0 ]; then
+# counts FILE LABEL: the passed and failed numbers of the last summary
+# line of FILE ("LABEL: N passed, M failed" or "N passed, M failed").
+counts() {
+	sed -n -E "s/^(${2}: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/p" "$1" | tail -n1
+}
+read -r total_passed total_failed < <(counts "$work/gotest.out" "go test")
+total_passed=${total_passed:-0}
+total_failed=${total_failed:-1}
+[ "$test_rc" -eq 0 ] && [ "$summary_rc" -eq 0 ] || { [ "$total_failed" -gt 0 ] || total_failed=1; }
+
+# The tiers that boot a real systemd (in a namespace container) and a VM
+# (QEMU): each prints its own checks and "N passed, M failed"; they build
+# and cache what they need (debootstrap, a kernel) on their first run.
+if [ "$(id -u)" -ne 0 ]; then
+	echo "== the systemd and VM tiers need root: not run (not counted)"
+else
+	for tier in systemd vm; do
+		echo "== $tier tier (test/$tier/run.sh)"
+		"$top/test/$tier/run.sh" 2>&1 | sed -u -E "s/^([0-9]+ passed, [0-9]+ failed.*)\$/$tier tier: \\1/" | tee "$work/$tier.out"
+		rc=${PIPESTATUS[0]}
+		read -r p f < <(counts "$work/$tier.out" "$tier tier")
+		if [ -z "${p:-}" ]; then
+			echo "$tier tier: no summary line (exit status $rc)"
+			p=0 f=1
+		elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1
+		fi
+		total_passed=$((total_passed + p))
+		total_failed=$((total_failed + f))
+	done
+fi
+
+echo "$total_passed passed, $total_failed failed"
+if [ "$total_failed" -gt 0 ] || [ ${#failed_steps[@]} -gt 0 ]; then
 	exit 1
 fi
 exit 0

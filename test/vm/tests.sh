@@ -78,7 +78,8 @@ readf() { cat "$1" 2>/dev/null || echo "unreadable"; }
 absent() { [ ! -e "$1" ]; }
 
 # hk ARGS...: hako with the part's state root.
-hk() { "$HAKO" ${ROOTARG:+--root "$ROOTARG"} "$@"; }
+GLOBALS=""
+hk() { "$HAKO" ${ROOTARG:+--root "$ROOTARG"} $GLOBALS "$@"; }
 status() { hk state "$1" 2>/dev/null | jq -r .status 2>/dev/null; }
 is_status() { [ "$(status "$1")" = "$2" ]; }
 
@@ -308,6 +309,48 @@ rootless() {
 	echo "== rootless: end"
 }
 
+# The systemd driver (--systemd-cgroup): the same limits through a
+# transient scope made over D-Bus, rootful on the system bus (MODE root)
+# and rootless on the user's bus (MODE user). SLICE:PREFIX:NAME puts the
+# scope hako-ID.scope in SLICE.
+systemd_driver() {
+	local mode=$1 id=$2 slice=$3 base cg unit=hako-$2.scope sysctl=(systemctl)
+	GLOBALS=--systemd-cgroup
+	if [ "$mode" = user ]; then
+		ROOTARG="" SPECFLAGS=--rootless W=$HOME/hako-vm
+		base=/user.slice/user-$(id -u).slice/user@$(id -u).service/$slice
+		sysctl=(systemctl --user)
+	else
+		ROOTARG=/run/hako-vmtest SPECFLAGS="" W=/var/lib/hako-vm
+		base=/$slice
+	fi
+	ROOTFS=$W/rootfs
+	cg=$CG$base/$unit
+	echo "== $mode, systemd driver: scope $unit in $slice"
+	mkbundle "$W/$id" '["sleep","600"]' "{\"memory\":{\"limit\":$((32 * MiB))},\"pids\":{\"limit\":20}}" "$slice:hako:$id"
+	if start_ct "$mode systemd: create and start with memory 32 MiB, pids 20" "$W/$id" "$id"; then
+		expect_eq "$mode systemd: $unit is active" active "$("${sysctl[@]}" is-active "$unit" 2>&1)"
+		expect_eq "$mode systemd: MemoryMax of the unit" $((32 * MiB)) "$("${sysctl[@]}" show -p MemoryMax --value "$unit" 2>&1)"
+		expect_eq "$mode systemd: memory.max is 32 MiB" $((32 * MiB)) "$(readf "$cg/memory.max")"
+		expect_eq "$mode systemd: pids.max is 20" 20 "$(readf "$cg/pids.max")"
+		local pid
+		pid=$(hk state "$id" | jq -r .pid)
+		check "$mode systemd: the init ($pid) is in the scope" grep -qx "$pid" "$cg/cgroup.procs"
+		check_oom "$mode systemd" "$id" "$cg"
+		check_fork_limit "$mode systemd" "$id" "$cg"
+		check_update "$mode systemd" "$id" "$cg"
+		expect_eq "$mode systemd: update also set the unit's MemoryMax" $((64 * MiB)) "$("${sysctl[@]}" show -p MemoryMax --value "$unit" 2>&1)"
+		hk delete --force "$id" 2>"$W/$id.delete"
+		expect_rc "$mode systemd: delete --force" 0 $? "$W/$id.delete"
+		check "$mode systemd: delete removes the scope's cgroup" absent "$cg"
+		local st
+		st=$("${sysctl[@]}" is-active "$unit" 2>&1)
+		if [ "$st" != active ]; then pass "$mode systemd: the unit is stopped ($st)"; else fail "$mode systemd: the unit is stopped" "still active"; fi
+	fi
+	GLOBALS=""
+	echo "== systemd-$mode: end"
+}
+
 # From outside the delegated subtree (hako in root's service cgroup) the
 # kernel refuses to start the init in the user's cgroup: the mover must
 # be able to write cgroup.procs of the common ancestor (cgroup v2,
@@ -382,6 +425,7 @@ main() {
 		pass "host: controllers $ctrls"
 
 	rootful
+	systemd_driver root sd1 system.slice
 
 	# Rootless: tester's user manager, its delegated cgroup, and a parent
 	# cgroup hako.slice made for hako by the administrator.
@@ -415,6 +459,7 @@ main() {
 		chown -R $TUSER: /home/$TUSER/hako-vm
 		as_tester rootless scope
 		as_tester outside
+		as_tester systemd-user scope
 	fi
 
 	echo "$passed passed, $failed failed"
@@ -424,9 +469,10 @@ main() {
 case ${1:-} in
 rootless) rootless ;;
 outside) outside ;;
+systemd-user) systemd_driver user sdu1 user.slice ;;
 "") main ;;
 *)
-	echo "usage: $0 [rootless|outside]" >&2
+	echo "usage: $0 [rootless|outside|systemd-user]" >&2
 	exit 2
 	;;
 esac
