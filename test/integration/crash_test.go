@@ -25,7 +25,9 @@ func TestCreateKilledHalfway(t *testing.T) {
 	b := e.newBundle(func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
 			Path: "/bin/sh",
-			Args: []string{"sh", "-c", `cat > "$1.tmp"; mv "$1.tmp" "$1"; while [ ! -e "$2" ]; do sleep 0.05; done`, "sh", marker, stop},
+			// It waits for the stop file, but never past its
+			// test's directory or 30 s: it must not outlive the test.
+			Args: []string{"sh", "-c", `cat > "$1.tmp"; mv "$1.tmp" "$1"; i=0; while [ ! -e "$2" ] && [ -d "${2%/*}" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done`, "sh", marker, stop},
 		}}}
 	})
 	id := e.newID()
