@@ -17,7 +17,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm
+.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm bench
 
 all: build
 
@@ -73,3 +73,8 @@ test-systemd: build
 # rootless. The image is built once and cached in /var/cache/hako-vm.
 test-vm: build
 	test/vm/run.sh
+
+# hako, runc and crun interleaved on one busybox bundle (BENCH_N runs per
+# row, default 30); the table goes to _output/bench.md. Not part of test.
+bench: build
+	test/bench/bench.sh
