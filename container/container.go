@@ -273,21 +273,29 @@ func (c *Container) liveStatus() specs.ContainerState {
 	return specs.StateRunning
 }
 
+// PublicState is the state as `hako state` and `hako list --format json`
+// print it: runc's fields, without hako's bookkeeping.
+type PublicState struct {
+	OCIVersion  string               `json:"ociVersion"`
+	ID          string               `json:"id"`
+	Pid         int                  `json:"pid"`
+	Status      specs.ContainerState `json:"status"`
+	Bundle      string               `json:"bundle"`
+	Rootfs      string               `json:"rootfs"`
+	Created     time.Time            `json:"created"`
+	Owner       string               `json:"owner"`
+	Annotations map[string]string    `json:"annotations,omitempty"`
+}
+
+// Public returns the printed part of the state.
+func (c *Container) Public() PublicState {
+	st := c.State
+	return PublicState{st.OCIVersion, st.ID, st.Pid, st.Status, st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations}
+}
+
 // OCIStateJSON is what `hako state` prints.
 func (c *Container) OCIStateJSON() ([]byte, error) {
-	st := c.State
-	out := struct {
-		OCIVersion  string               `json:"ociVersion"`
-		ID          string               `json:"id"`
-		Pid         int                  `json:"pid"`
-		Status      specs.ContainerState `json:"status"`
-		Bundle      string               `json:"bundle"`
-		Rootfs      string               `json:"rootfs"`
-		Created     time.Time            `json:"created"`
-		Owner       string               `json:"owner"`
-		Annotations map[string]string    `json:"annotations,omitempty"`
-	}{st.OCIVersion, st.ID, st.Pid, st.Status, st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations}
-	return json.MarshalIndent(out, "", "  ")
+	return json.MarshalIndent(c.Public(), "", "  ")
 }
 
 // saveConfig keeps the config the container was created with: exec takes

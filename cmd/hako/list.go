@@ -6,6 +6,8 @@ import (
 	"os"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hako-runtime/hako/container"
 )
 
 // ListCmd is `hako list`.
@@ -30,21 +32,9 @@ func (c *ListCmd) Run(g *Globals) error {
 		return nil
 	}
 	if c.Format == "json" {
-		type entry struct {
-			OCIVersion  string            `json:"ociVersion"`
-			ID          string            `json:"id"`
-			Pid         int               `json:"pid"`
-			Status      string            `json:"status"`
-			Bundle      string            `json:"bundle"`
-			Rootfs      string            `json:"rootfs"`
-			Created     time.Time         `json:"created"`
-			Owner       string            `json:"owner"`
-			Annotations map[string]string `json:"annotations,omitempty"`
-		}
-		out := make([]entry, 0, len(cs))
+		out := make([]container.PublicState, 0, len(cs))
 		for _, ct := range cs {
-			st := ct.State
-			out = append(out, entry{st.OCIVersion, st.ID, st.Pid, string(st.Status), st.Bundle, st.Rootfs, st.Created, st.Owner, st.Annotations})
+			out = append(out, ct.Public())
 		}
 		return json.NewEncoder(os.Stdout).Encode(out)
 	}
