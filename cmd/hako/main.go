@@ -103,6 +103,14 @@ func main() {
 		return
 	}
 	var cli CLI
+	if cmd := fastParse(&cli, os.Args[1:]); cmd != nil {
+		cli.log = newLogger(&cli.Globals)
+		if err := cmd.Run(&cli.Globals); err != nil {
+			cli.log.fatal(err)
+		}
+		return
+	}
+	cli = CLI{} // kong starts from scratch
 	parser, err := kong.New(&cli,
 		kong.Name("hako"),
 		kong.Description("hako: a rootless-first OCI container runtime."),
