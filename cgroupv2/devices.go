@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -137,91 +136,91 @@ func deviceAllowed(rules []devRule, typ byte, major, minor uint32, access uint32
 // compileDevices turns rules into a BPF_PROG_TYPE_CGROUP_DEVICE program
 // with the meaning of deviceAllowed. The context (struct
 // bpf_cgroup_dev_ctx) holds access_type (device type in the low 16 bits,
-// access bits in the high ones), major and minor. For each of the three
-// access bits the program skips to the next bit when the request does not
-// ask for it, else tries the rules that have the bit, last one first: the
-// first that matches type, major and minor decides (deny returns 0, allow
-// moves on to the next bit); none matching denies. Having passed all
-// three, it returns 1.
+// access bits in the high ones), major and minor.
+//
+// The program has no branches. It walks the rules last one first keeping
+// two masks of access bits: decided (R6), the bits a matching rule has
+// already ruled on, and allowed (R7), those of them an allow rule ruled
+// on; a rule decides the bits it covers that are still undecided. The
+// request passes when every bit it asks for is allowed. Matches are
+// computed arithmetically ((x|-x)>>63 is 1 iff x != 0) rather than with
+// jumps, so the verifier walks one path: a program with branches per rule
+// makes it explore and copy a state per branch, which took 1-2 ms per
+// container here; this one verifies in a small fraction of that.
 func compileDevices(rules []devRule) asm.Instructions {
-	var (
-		insns   asm.Instructions
-		pending string // symbol for the next instruction
-		denied  bool   // whether anything jumps to "deny"
+	insns := asm.Instructions{
+		asm.LoadMem(asm.R2, asm.R1, 0, asm.Word), // access_type
+		asm.Mov.Reg32(asm.R3, asm.R2),
+		asm.RSh.Imm32(asm.R3, 16),                // R3 = requested access bits
+		asm.And.Imm32(asm.R2, 0xffff),            // R2 = device type
+		asm.LoadMem(asm.R4, asm.R1, 4, asm.Word), // R4 = major
+		asm.LoadMem(asm.R5, asm.R1, 8, asm.Word), // R5 = minor
+		asm.Mov.Imm(asm.R6, 0),                   // decided
+		asm.Mov.Imm(asm.R7, 0),                   // allowed
+	}
+	// isZero appends R0 = (reg == 0) for a 64-bit reg.
+	isZero := func(reg asm.Register) {
+		insns = append(insns,
+			asm.Mov.Reg(asm.R0, reg),
+			asm.Neg.Imm(asm.R0, 0),
+			asm.Or.Reg(asm.R0, reg),
+			asm.RSh.Imm(asm.R0, 63), // 1 iff reg != 0
+			asm.Xor.Imm(asm.R0, 1),
+		)
+	}
+	var settled uint32 // bits ruled on for every device by a rule already emitted
+	for i := len(rules) - 1; i >= 0 && settled != accAll; i-- {
+		r := rules[i]
+		if r.access&^settled == 0 {
+			continue // a later rule decides all its bits for every device
+		}
+		insns = append(insns, asm.Mov.Imm(asm.R8, 1)) // R8 = this rule matches
+		cond := func(reg asm.Register, v uint32) {
+			insns = append(insns,
+				asm.Mov.Reg32(asm.R9, reg),
+				asm.Xor.Imm32(asm.R9, int32(v)), // zero iff equal
+			)
+			isZero(asm.R9)
+			insns = append(insns, asm.And.Reg(asm.R8, asm.R0))
+		}
+		unconditional := true
+		if r.typ != 'a' {
+			t := uint32(unix.BPF_DEVCG_DEV_CHAR)
+			if r.typ == 'b' {
+				t = unix.BPF_DEVCG_DEV_BLOCK
+			}
+			cond(asm.R2, t)
+			unconditional = false
+		}
+		if r.major >= 0 {
+			cond(asm.R4, uint32(r.major))
+			unconditional = false
+		}
+		if r.minor >= 0 {
+			cond(asm.R5, uint32(r.minor))
+			unconditional = false
+		}
+		insns = append(insns,
+			asm.Neg.Imm(asm.R8, 0), // all ones on a match
+			asm.Mov.Reg(asm.R9, asm.R6),
+			asm.Xor.Imm(asm.R9, -1),
+			asm.And.Imm(asm.R9, int32(r.access)),
+			asm.And.Reg(asm.R9, asm.R8), // the bits this rule decides
+			asm.Or.Reg(asm.R6, asm.R9),
+		)
+		if r.allow {
+			insns = append(insns, asm.Or.Reg(asm.R7, asm.R9))
+		}
+		if unconditional {
+			settled |= r.access
+		}
+	}
+	insns = append(insns,
+		asm.Xor.Imm(asm.R7, -1),
+		asm.And.Reg(asm.R7, asm.R3), // requested bits not allowed
 	)
-	emit := func(ins asm.Instruction) {
-		if pending != "" {
-			ins = ins.WithSymbol(pending)
-			pending = ""
-		}
-		insns = append(insns, ins)
-	}
-	emit(asm.LoadMem(asm.R2, asm.R1, 0, asm.Word)) // R2 = access_type & 0xffff: type
-	emit(asm.And.Imm32(asm.R2, 0xffff))
-	emit(asm.LoadMem(asm.R3, asm.R1, 0, asm.Word)) // R3 = access_type >> 16: access
-	emit(asm.RSh.Imm32(asm.R3, 16))
-	emit(asm.LoadMem(asm.R4, asm.R1, 4, asm.Word)) // R4 = major
-	emit(asm.LoadMem(asm.R5, asm.R1, 8, asm.Word)) // R5 = minor
-
-	bits := []uint32{accMknod, accRead, accWrite}
-	for bi, bit := range bits {
-		next := "allow"
-		if bi+1 < len(bits) {
-			next = "bit" + strconv.Itoa(bi+1)
-		}
-		emit(asm.Mov.Reg32(asm.R1, asm.R3))
-		emit(asm.And.Imm32(asm.R1, int32(bit)))
-		emit(asm.JEq.Imm32(asm.R1, 0, next))
-		decided := false
-		for i := len(rules) - 1; i >= 0 && !decided; i-- {
-			r := rules[i]
-			if r.access&bit == 0 {
-				continue
-			}
-			skip := fmt.Sprintf("b%dr%d", bi, i)
-			conds := 0
-			if r.typ != 'a' {
-				t := int32(unix.BPF_DEVCG_DEV_CHAR)
-				if r.typ == 'b' {
-					t = unix.BPF_DEVCG_DEV_BLOCK
-				}
-				emit(asm.JNE.Imm32(asm.R2, t, skip))
-				conds++
-			}
-			if r.major >= 0 {
-				emit(asm.JNE.Imm32(asm.R4, int32(uint32(r.major)), skip))
-				conds++
-			}
-			if r.minor >= 0 {
-				emit(asm.JNE.Imm32(asm.R5, int32(uint32(r.minor)), skip))
-				conds++
-			}
-			if r.allow {
-				emit(asm.Ja.Label(next))
-			} else {
-				emit(asm.Ja.Label("deny"))
-				denied = true
-			}
-			if conds == 0 {
-				decided = true // matches every device: earlier rules never count
-			} else {
-				pending = skip
-			}
-		}
-		if !decided {
-			emit(asm.Ja.Label("deny"))
-			denied = true
-		}
-		pending = next
-	}
-	emit(asm.Mov.Imm32(asm.R0, 1)) // "allow"
-	emit(asm.Return())
-	if denied {
-		pending = "deny"
-		emit(asm.Mov.Imm32(asm.R0, 0))
-		emit(asm.Return())
-	}
-	return insns
+	isZero(asm.R7)
+	return append(insns, asm.Return())
 }
 
 // SetDevices compiles the device rules (linux.resources.devices: allow or

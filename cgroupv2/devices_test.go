@@ -44,6 +44,24 @@ func runDeviceProgram(t *testing.T, code []byte, typ byte, major, minor, access 
 				t.Fatalf("pc %d: load from r%d%+d", pc, src, off)
 			}
 			reg[dst] = uint64(binary.LittleEndian.Uint32(ctx[off:]))
+		case 0xb7: // mov64 dst, imm
+			reg[dst] = uint64(int64(imm))
+		case 0xbf: // mov64 dst, src
+			reg[dst] = reg[src]
+		case 0xa4: // xor32 dst, imm
+			reg[dst] = uint64(uint32(reg[dst]) ^ uint32(imm))
+		case 0xa7: // xor64 dst, imm
+			reg[dst] ^= uint64(int64(imm))
+		case 0x87: // neg64 dst
+			reg[dst] = -reg[dst]
+		case 0x4f: // or64 dst, src
+			reg[dst] |= reg[src]
+		case 0x5f: // and64 dst, src
+			reg[dst] &= reg[src]
+		case 0x57: // and64 dst, imm
+			reg[dst] &= uint64(int64(imm))
+		case 0x77: // rsh64 dst, imm
+			reg[dst] >>= uint32(imm)
 		case 0x54: // and32 dst, imm
 			reg[dst] = uint64(uint32(reg[dst]) & uint32(imm))
 		case 0x74: // rsh32 dst, imm
