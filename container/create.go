@@ -298,7 +298,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 	for {
 		m, fds, err := syncmsg.ReadFD(parentSock)
 		if err != nil {
-			return initPid, initExited("rootfs set-up", err)
+			return initPid, initDied(initPid, initExited("rootfs set-up", err))
 		}
 		switch m.Type {
 		case syncmsg.TypeConsole:
@@ -314,7 +314,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 				return initPid, err
 			}
 			if err := syncmsg.Write(parentSock, &syncmsg.Message{Type: syncmsg.TypeContinue}); err != nil {
-				return initPid, initExited("hooks", err)
+				return initPid, initDied(initPid, initExited("hooks", err))
 			}
 		case syncmsg.TypeReady:
 			return initPid, nil
@@ -390,6 +390,8 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 	for _, f := range extra {
 		files = append(files, f.Fd())
 	}
+	pid := 0
+	reaped := false
 	child, err := syscall.ForkExec(exePath(exe), []string{"hako", "init"}, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
@@ -413,26 +415,34 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 			}
 		}
 	}
-	pid := 0
-	reaped := false
 	defer func() {
 		if err != nil && pid == 0 && !reaped {
 			unix.Kill(child, unix.SIGKILL)
 			reap()
 		}
 	}()
+	// died says how the init's first process ended, when it did before
+	// finishing the handshake: the C stage reports its own errors on
+	// the socket, so a silent end is a crash or a signal.
+	died := func(err error) error {
+		if why := exitReason(child); why != "" {
+			reaped = true
+			return fmt.Errorf("%w (%s)", err, why)
+		}
+		return err
+	}
 	if l.started != nil {
 		if err := l.started(child); err != nil {
 			return nil, err
 		}
 	}
 	if err := syncmsg.WriteRaw(parentSock, bootMsg); err != nil {
-		return nil, fmt.Errorf("send bootstrap to init: %w", err)
+		return nil, died(fmt.Errorf("send bootstrap to init: %w", err))
 	}
 	for pid == 0 {
 		m, err := syncmsg.Read(parentSock)
 		if err != nil {
-			return nil, initExited("namespace set-up", err)
+			return nil, died(initExited("namespace set-up", err))
 		}
 		switch m.Type {
 		case syncmsg.TypeMap:
@@ -473,6 +483,40 @@ func takeConsole(m *syncmsg.Message, fds []int, socket string) (*os.File, error)
 	}
 	defer master.Close()
 	return nil, console.SendToSocket(socket, master, m.Name)
+}
+
+// exitReason waits briefly for pid, a child of ours whose end of the sync
+// socket just closed, and says how it ended ("" if it has not).
+func exitReason(pid int) string {
+	for i := 0; i < 100; i++ {
+		var ws unix.WaitStatus
+		p, err := unix.Wait4(pid, &ws, unix.WNOHANG|unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ""
+		}
+		if p == pid {
+			switch {
+			case ws.Signaled():
+				return fmt.Sprintf("init %d killed by signal %v", pid, ws.Signal())
+			case ws.Exited():
+				return fmt.Sprintf("init %d exited with status %d", pid, ws.ExitStatus())
+			}
+			return ""
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return ""
+}
+
+// initDied adds to err how the init ended, when it is gone.
+func initDied(pid int, err error) error {
+	if why := exitReason(pid); why != "" {
+		return fmt.Errorf("%w (%s)", err, why)
+	}
+	return err
 }
 
 // initExited turns EOF on the sync socket into an error that says when the
