@@ -55,8 +55,14 @@ func decodeError(path string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		// Offset counts the bytes read including the offending one.
-		line, col := position(data, syn.Offset-1)
+		// Offset counts the bytes read including the offending one; the
+		// json/v2 engine (GOEXPERIMENT=jsonv2) stops before the white
+		// space ahead of it instead: point at the character itself.
+		off := syn.Offset - 1
+		for off >= 0 && off+1 < int64(len(data)) && isSpace(data[off]) {
+			off++
+		}
+		line, col := position(data, off)
 		return fmt.Errorf("%s:%d:%d: %w", path, line, col, err)
 	case errors.As(err, &typ):
 		field, start := locate(data, typ.Offset)
@@ -226,3 +232,5 @@ func valueStart(data []byte, off int64) int64 {
 	}
 	return off
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -18,6 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 export PATH=/usr/local/go/bin:$PATH
+export GOEXPERIMENT=jsonv2 # as the Makefile builds hako (see there)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hako-tests.XXXXXX")
 chmod 0755 "$work"
