@@ -377,7 +377,11 @@ func launch(l *launchSpec) (_ *initProc, err error) {
 	}()
 	extra := append(l.extra[:len(l.extra):len(l.extra)], childSock)
 	syncFD := 3 + len(extra) - 1
-	env := append([]string{nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD)}, l.env...)
+	// One P is all the init needs: it runs one goroutine, locked to the
+	// main thread, and with more the runtime starts idle threads to
+	// serve them, each a clone the init waits for (Main clears the
+	// environment before the container's process gets its own).
+	env := append([]string{nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1"}, l.env...)
 	exe, err := sealedExe(3 + len(extra) + 16)
 	if err != nil {
 		childSock.Close()
