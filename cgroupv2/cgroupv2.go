@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-runtime/hako/internal/rawfile"
 )
 
 // ErrControllerUnavailable is matched (errors.Is) by the errors that say a
@@ -318,7 +320,7 @@ func (m *Manager) State() (frozen bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
+	data, err := rawfile.Read(filepath.Join(dir, "cgroup.freeze"))
 	if err != nil {
 		return false, fmt.Errorf("cgroup: state of %s: %w", dir, err)
 	}
@@ -558,7 +560,7 @@ func readFields(dir, name string) (map[string]bool, string, error) {
 // readKeyed reads a flat keyed file ("key value" lines: cpu.stat,
 // memory.events, cgroup.events, ...).
 func readKeyed(dir, name string) (map[string]uint64, error) {
-	data, err := os.ReadFile(filepath.Join(dir, name))
+	data, err := rawfile.Read(filepath.Join(dir, name))
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-runtime/hako/spec"
+
+	"github.com/hako-runtime/hako/internal/rawfile"
 )
 
 // Files in a container's state directory.
@@ -208,7 +210,7 @@ func (c *Container) creating() bool {
 }
 
 func (c *Container) load() error {
-	b, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	b, err := rawfile.Read(filepath.Join(c.dir, stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return &notExistError{filepath.Base(c.dir)}

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -203,17 +206,40 @@ func (s *Store) List() ([]*Container, error) {
 		}
 		return nil, fmt.Errorf("list %s: %w", s.Root, err)
 	}
-	var out []*Container
+	var ids []string
 	for _, e := range ents {
 		// Dot entries are hako's own (the seccomp cache).
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			ids = append(ids, e.Name())
 		}
-		c, err := s.Peek(e.Name())
-		if err != nil {
-			continue
+	}
+	// Each container costs a few small reads (state.json, the init's
+	// /proc stat, the start socket, cgroup.events) and a JSON decode:
+	// spread them over the CPUs, which matters with hundreds.
+	found := make([]*Container, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := min(runtime.GOMAXPROCS(0), len(ids)); w > 0; w-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ids) {
+					return
+				}
+				if c, err := s.Peek(ids[i]); err == nil {
+					found[i] = c
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	out := make([]*Container, 0, len(ids))
+	for _, c := range found {
+		if c != nil {
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].State.ID < out[j].State.ID })
 	return out, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -25,20 +26,25 @@ func (c *ListCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	// One write for the whole listing, not one per cell.
+	bw := bufio.NewWriterSize(os.Stdout, 64<<10)
 	if c.Quiet {
 		for _, ct := range cs {
-			fmt.Println(ct.State.ID)
+			fmt.Fprintln(bw, ct.State.ID)
 		}
-		return nil
+		return bw.Flush()
 	}
 	if c.Format == "json" {
 		out := make([]container.PublicState, 0, len(cs))
 		for _, ct := range cs {
 			out = append(out, ct.Public())
 		}
-		return json.NewEncoder(os.Stdout).Encode(out)
+		if err := json.NewEncoder(bw).Encode(out); err != nil {
+			return err
+		}
+		return bw.Flush()
 	}
-	w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
+	w := tabwriter.NewWriter(bw, 12, 1, 3, ' ', 0)
 	fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")
 	for _, ct := range cs {
 		st := ct.State
@@ -48,5 +54,8 @@ func (c *ListCmd) Run(g *Globals) error {
 		}
 		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", st.ID, st.Pid, st.Status, st.Bundle, st.Created.Format(time.RFC3339Nano), owner)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
