@@ -82,10 +82,31 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	extra = append(extra, pidfdFile)
+	// The filter is compiled (or taken from the cache) before anything
+	// starts, and a process without a terminal or a seccomp listener is
+	// resolved into an exec plan that the init's C stage runs: no Go
+	// runtime then starts in the container.
+	var compiled []byte
+	if sp.Linux != nil {
+		if compiled, err = compileSeccomp(c.store.Root, sp.Linux.Seccomp); err != nil {
+			return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+		}
+	}
+	var plan []byte
+	if containerinit.PlanFits(o.Process, compiled) {
+		pl, err := containerinit.BuildExecPlan(sp, o.Process, compiled, o.PreserveFDs)
+		if err != nil {
+			return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+		}
+		if plan, err = pl.Encode(); err != nil {
+			return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
+		}
+	}
 	boot := &nsexec.Bootstrap{
 		JoinPidfd:      3 + o.PreserveFDs,
 		JoinPidfdFlags: flags,
 		Fork:           flags&unix.CLONE_NEWPID != 0,
+		ExecPlan:       plan != nil,
 	}
 
 	// Catch signals before the process exists, so none is lost.
@@ -132,26 +153,30 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
 	}
 
-	execSpec := *sp
-	execSpec.Process = o.Process
-	var compiled []byte
-	if sp.Linux != nil {
-		if compiled, err = compileSeccomp(c.store.Root, sp.Linux.Seccomp); err != nil {
+	if plan != nil {
+		if err := syncmsg.WriteRaw(ip.sock, plan); err != nil {
+			return fail(fmt.Errorf("send exec plan: %w", err))
+		}
+	} else {
+		// The Go path: the init gets the process as a spec of its own
+		// (only what the process needs of the container's config).
+		execSpec := specs.Spec{Version: sp.Version, Process: o.Process}
+		if sp.Linux != nil {
+			execSpec.Linux = &specs.Linux{Personality: sp.Linux.Personality}
+		}
+		raw, err := json.Marshal(&containerinit.Config{
+			Exec:        true,
+			Spec:        &execSpec,
+			PreserveFDs: o.PreserveFDs,
+			State:       c.State.OCIState(),
+			Seccomp:     compiled,
+		})
+		if err != nil {
 			return fail(err)
 		}
-	}
-	raw, err := json.Marshal(&containerinit.Config{
-		Exec:        true,
-		Spec:        &execSpec,
-		PreserveFDs: o.PreserveFDs,
-		State:       c.State.OCIState(),
-		Seccomp:     compiled,
-	})
-	if err != nil {
-		return fail(err)
-	}
-	if err := syncmsg.Write(ip.sock, &syncmsg.Message{Type: syncmsg.TypeConfig, Config: raw}); err != nil {
-		return fail(fmt.Errorf("send config: %w", err))
+		if err := syncmsg.Write(ip.sock, &syncmsg.Message{Type: syncmsg.TypeConfig, Config: raw}); err != nil {
+			return fail(fmt.Errorf("send config: %w", err))
+		}
 	}
 	// EOF: the sync socket closed on exec, the program runs.
 	var master *os.File

@@ -17,10 +17,13 @@
 //       timens <line>          a line for /proc/self/timens_offsets
 //       fork                   fork once more (a new or joined pid namespace,
 //                              or a time namespace, only applies to children)
+//       plan                   after the pid message, read an exec plan frame
+//                              and run it (execplan.c) instead of returning
 //   here -> parent: JSON frames {"type":"map","pid":N} (then wait for any
 //   frame back: the parent has written the id maps), {"type":"pid","pid":N}
 //   (the init's pid, as the parent sees it) or {"type":"error","error":"..."}.
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -35,13 +38,16 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include "nsexec.h"
+#define fail hako_fail
+#define read_frame hako_read_frame
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
 
 #define MAX_JOINS 16
-#define MAX_BOOTSTRAP (64 * 1024)
+#define MAX_BOOTSTRAP (4 * 1024 * 1024) // maxBootstrap in plan.go: exec plans carry argv and env
 
 static int sync_fd = -1;
 
@@ -95,7 +101,7 @@ static int send_frame(const char *payload, size_t len)
 }
 
 // read_frame reads one frame into a malloc'd, NUL-terminated buffer.
-static char *read_frame(size_t *lenp)
+char *read_frame(size_t *lenp)
 {
 	unsigned char hdr[4];
 	if (read_all(sync_fd, hdr, 4) < 0)
@@ -120,8 +126,7 @@ static char *read_frame(size_t *lenp)
 
 // fail reports a formatted error to the parent and exits. The message is
 // JSON-escaped by hand: it holds paths, which may contain quotes.
-static void fail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void fail(const char *fmt, ...)
 {
 	int saved = errno;
 	char msg[1024], out[2300];
@@ -131,8 +136,12 @@ static void fail(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if (saved && (size_t)n < sizeof(msg) - 64)
+	if (saved && (size_t)n < sizeof(msg) - 64) {
+		// Lower case, as Go spells errno texts.
+		size_t at = strlen(msg) + 2;
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), ": %s", strerror(saved));
+		msg[at] = (char)tolower((unsigned char)msg[at]);
+	}
 	size_t o = 0;
 	o += (size_t)snprintf(out, sizeof(out), "{\"type\":\"error\",\"error\":\"");
 	for (const char *p = msg; *p && o < sizeof(out) - 8; p++) {
@@ -203,7 +212,7 @@ __attribute__((constructor)) static void hako_nsexec(void)
 		fail("read bootstrap from parent");
 
 	struct join joins[MAX_JOINS];
-	int njoins = 0, do_fork = 0, pidfd = -1;
+	int njoins = 0, do_fork = 0, pidfd = -1, plan = 0;
 	unsigned long flags = 0, pidfd_flags = 0;
 	char timens[512] = "";
 	size_t timens_len = 0;
@@ -236,6 +245,8 @@ __attribute__((constructor)) static void hako_nsexec(void)
 			timens[timens_len] = '\0';
 		} else if (strcmp(line, "fork") == 0) {
 			do_fork = 1;
+		} else if (strcmp(line, "plan") == 0) {
+			plan = 1;
 		} else {
 			errno = 0;
 			fail("unknown bootstrap line %s", line);
@@ -315,6 +326,15 @@ __attribute__((constructor)) static void hako_nsexec(void)
 		}
 	} else {
 		send_pid("pid", getpid());
+	}
+	if (plan) {
+		// `hako exec` of a plain process: the parent sends its plan
+		// next, and this process becomes it without the Go runtime.
+		size_t len;
+		char *buf = read_frame(&len);
+		if (!buf)
+			fail("read the exec plan from the parent");
+		hako_run_plan(buf, len);
 	}
 	// The init continues into the Go runtime.
 }

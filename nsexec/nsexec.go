@@ -48,6 +48,9 @@ type Bootstrap struct {
 	Unshare        uintptr
 	TimeOffsets    []string // lines for /proc/self/timens_offsets
 	Fork           bool
+	// ExecPlan says an exec plan frame follows the pid message: the C
+	// stage runs it (execplan.c) and the Go runtime never starts.
+	ExecPlan bool
 }
 
 // Encode renders the bootstrap in the constructor's line format.
@@ -70,6 +73,9 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if b.Fork {
 		sb.WriteString("fork\n")
+	}
+	if b.ExecPlan {
+		sb.WriteString("plan\n")
 	}
 	return []byte(sb.String()), nil
 }
