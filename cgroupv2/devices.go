@@ -241,15 +241,37 @@ func compileDevices(rules []devRule) asm.Instructions {
 // to the memory cgroup); only when loading fails with EPERM is the limit
 // raised, as far as allowed, and the load tried again.
 func (m *Manager) SetDevices(rules []specs.LinuxDeviceCgroup, defaults bool) error {
-	rs, err := deviceRules(rules, defaults)
+	f, err := NewDeviceFilter(rules, defaults)
 	if err != nil {
 		return err
 	}
+	return m.ApplyDeviceFilter(f)
+}
+
+// DeviceFilter is a device rule list checked and compiled, not yet
+// loaded into the kernel.
+type DeviceFilter struct {
+	insns asm.Instructions
+}
+
+// NewDeviceFilter checks and compiles rules as SetDevices does, without
+// touching the kernel: a create finds a bad rule before it starts anything
+// and attaches the filter while the container's init starts.
+func NewDeviceFilter(rules []specs.LinuxDeviceCgroup, defaults bool) (*DeviceFilter, error) {
+	rs, err := deviceRules(rules, defaults)
+	if err != nil {
+		return nil, err
+	}
+	return &DeviceFilter{insns: compileDevices(rs)}, nil
+}
+
+// ApplyDeviceFilter loads f and attaches it as SetDevices does.
+func (m *Manager) ApplyDeviceFilter(f *DeviceFilter) error {
 	dir, err := m.Dir()
 	if err != nil {
 		return err
 	}
-	prog, err := loadDeviceProgram(compileDevices(rs))
+	prog, err := loadDeviceProgram(f.insns)
 	if err != nil {
 		return fmt.Errorf("linux.resources.devices: %w", err)
 	}

@@ -23,7 +23,7 @@ import (
 // administrator delegated). Without that, a config that asks for limits is
 // refused with an error naming the missing delegation; one that asks for
 // none runs without a cgroup.
-func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, string, error) {
+func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, string, *cgroupv2.DeviceFilter, error) {
 	var res *specs.LinuxResources
 	cgPath := ""
 	if sp.Linux != nil {
@@ -32,37 +32,40 @@ func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, strin
 	}
 	path, err := cgroupv2.Path(cgPath, id)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if s.Rootless {
 		if err := delegated(path); err != nil {
 			if field := limitField(res); field != "" {
-				return nil, "", fmt.Errorf("%s: limits need a cgroup you may write, and %v: use a cgroupsPath inside a subtree delegated to you, or drop the limits", field, err)
+				return nil, "", nil, fmt.Errorf("%s: limits need a cgroup you may write, and %v: use a cgroupsPath inside a subtree delegated to you, or drop the limits", field, err)
 			}
-			return nil, "", nil
+			return nil, "", nil, nil
 		}
 	}
-	m := cgroupv2.New(path)
-	if err := m.Create(res); err != nil {
-		return nil, "", err
-	}
-	if !s.Rootless && hasUserNamespace(sp) {
-		if err := delegateToContainer(m, sp); err != nil {
-			m.Destroy()
-			return nil, "", err
-		}
-	}
+	// The device filter is checked and compiled now, and loaded and
+	// attached by the caller while the init starts (before the
+	// container's process can run).
+	var filter *cgroupv2.DeviceFilter
 	if !s.Rootless {
 		var rules []specs.LinuxDeviceCgroup
 		if res != nil {
 			rules = res.Devices
 		}
-		if err := m.SetDevices(withConfigDevices(rules, sp), true); err != nil {
-			m.Destroy()
-			return nil, "", err
+		if filter, err = cgroupv2.NewDeviceFilter(withConfigDevices(rules, sp), true); err != nil {
+			return nil, "", nil, err
 		}
 	}
-	return m, path, nil
+	m := cgroupv2.New(path)
+	if err := m.Create(res); err != nil {
+		return nil, "", nil, err
+	}
+	if !s.Rootless && hasUserNamespace(sp) {
+		if err := delegateToContainer(m, sp); err != nil {
+			m.Destroy()
+			return nil, "", nil, err
+		}
+	}
+	return m, path, filter, nil
 }
 
 // withConfigDevices adds an allow rule for every linux.devices entry, which

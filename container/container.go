@@ -308,6 +308,12 @@ func (c *Container) saveConfig(sp *specs.Spec) error {
 	if err != nil {
 		return err
 	}
+	return c.saveConfigRaw(b)
+}
+
+// saveConfigRaw keeps config bytes as they are: create stores the
+// config.json it decoded rather than encoding the spec again.
+func (c *Container) saveConfigRaw(b []byte) error {
 	if err := os.WriteFile(filepath.Join(c.dir, configFile), b, 0o600); err != nil {
 		return fmt.Errorf("save config: %w", err)
 	}

@@ -57,7 +57,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", o.Bundle, err)
 	}
-	sp, err := spec.Load(bundle)
+	sp, rawConfig, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, err
 	}
@@ -125,6 +125,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	}
 	var initPid int
 	var cg *cgroupv2.Manager
+	var devices *cgroupv2.DeviceFilter
 	defer func() {
 		if err != nil {
 			if c.initSock != nil {
@@ -154,7 +155,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 		}
 	} else {
 		var cgPath string
-		if cg, cgPath, err = s.setupCgroup(sp, o.ID); err != nil {
+		if cg, cgPath, devices, err = s.setupCgroup(sp, o.ID); err != nil {
 			return nil, err
 		}
 		if cg != nil {
@@ -164,15 +165,21 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 			}
 		}
 	}
-	initPid, err = c.spawnInit(sp, o, cg, scope)
+	// Done while the init's Go runtime starts, off the critical path.
+	afterLaunch := func() error {
+		if devices != nil && cg != nil {
+			if err := cg.ApplyDeviceFilter(devices); err != nil {
+				return err
+			}
+		}
+		return c.saveConfigRaw(rawConfig)
+	}
+	initPid, err = c.spawnInit(sp, o, cg, scope, afterLaunch)
 	if err != nil {
 		return nil, err
 	}
 	c.State.Status = specs.StateCreated
 	c.State.Created = time.Now().UTC()
-	if err = c.saveConfig(sp); err != nil {
-		return nil, err
-	}
 	if err = c.save(); err != nil {
 		return nil, err
 	}
@@ -193,7 +200,7 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 
 // spawnInit starts the init, drives it through the namespace and rootfs
 // set-up and returns its pid once it waits for start.
-func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Manager, scope *scopeSetup) (initPid int, err error) {
+func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Manager, scope *scopeSetup, afterLaunch func() error) (initPid int, err error) {
 	boot, userns, err := bootstrapFor(sp)
 	if err != nil {
 		return 0, err
@@ -252,6 +259,9 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 		}
 	}()
 	c.State.Pid = initPid
+	if err := afterLaunch(); err != nil {
+		return initPid, err
+	}
 	if _, c.State.InitStartTime, err = procStat(initPid); err != nil {
 		return initPid, fmt.Errorf("container init %d: %w", initPid, err)
 	}

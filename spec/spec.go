@@ -30,6 +30,13 @@ const ConfigName = "config.json"
 //
 //	bundle/config.json:4:14: process.user.uid: cannot unmarshal string into a number
 func Load(bundle string) (*specs.Spec, error) {
+	s, _, err := LoadRaw(bundle)
+	return s, err
+}
+
+// LoadRaw is Load that also returns the bytes it decoded, for a caller
+// that keeps a copy of the config.
+func LoadRaw(bundle string) (*specs.Spec, []byte, error) {
 	path := filepath.Join(bundle, ConfigName)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -39,13 +46,13 @@ func Load(bundle string) (*specs.Spec, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, fmt.Errorf("open %s in bundle %s: %w", ConfigName, bundle, err)
+		return nil, nil, fmt.Errorf("open %s in bundle %s: %w", ConfigName, bundle, err)
 	}
 	s := new(specs.Spec)
 	if err := json.Unmarshal(data, s); err != nil {
-		return nil, decodeError(path, data, err)
+		return nil, nil, decodeError(path, data, err)
 	}
-	return s, nil
+	return s, data, nil
 }
 
 // decodeError turns an encoding/json error into one line naming the file,
