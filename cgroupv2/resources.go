@@ -166,6 +166,7 @@ func (m *Manager) Create(res *specs.LinuxResources) (err error) {
 	if err := checkResources(res); err != nil {
 		return err
 	}
+	res = withoutUnofferedWeight(root, res)
 	ns := needs(res)
 	var made []string
 	defer func() {
@@ -333,6 +334,7 @@ func (m *Manager) Set(res *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
+	res = withoutUnofferedWeight(root, res)
 	dir := filepath.Join(root, m.path)
 	if err := m.ensureControllers(root, dir, needs(res)); err != nil {
 		return err
@@ -346,6 +348,39 @@ func (m *Manager) Set(res *specs.LinuxResources) error {
 		}
 	}
 	return nil
+}
+
+// Warn receives a note for each resource skipped rather than refused
+// (see withoutUnofferedWeight); the CLI sends it to its log.
+var Warn = func(msg string) {}
+
+// withoutUnofferedWeight returns res without linux.resources.cpu.shares
+// when the hierarchy's root offers no cpu controller at all (a hybrid
+// host keeps it in cgroup v1, which hako does not use) and shares is the
+// only cpu field asking for the controller. Shares are a relative weight,
+// not a limit, and clients send them unasked: ctr 1024 by default,
+// containerd's CRI 2 for every pod sandbox. Refusing them would make every
+// such container fail on these hosts, where runc applies them in v1. A
+// limit (quota, period, burst, idle, cpuset) still needs the controller
+// and fails as before, and so does a level below the root without it.
+func withoutUnofferedWeight(root string, res *specs.LinuxResources) *specs.LinuxResources {
+	if res == nil || res.CPU == nil || res.CPU.Shares == nil || *res.CPU.Shares == 0 {
+		return res
+	}
+	cpu := *res.CPU
+	cpu.Shares = nil
+	for _, n := range needs(&specs.LinuxResources{CPU: &cpu}) {
+		if n.controller == "cpu" {
+			return res
+		}
+	}
+	if avail, _, err := readFields(root, "cgroup.controllers"); err != nil || avail["cpu"] {
+		return res
+	}
+	Warn(fmt.Sprintf("linux.resources.cpu.shares (%d) ignored: the cgroup v2 hierarchy at %s has no cpu controller", *res.CPU.Shares, root))
+	out := *res
+	out.CPU = &cpu
+	return &out
 }
 
 // checkResources refuses what cgroup v2 cannot do, and malformed values,

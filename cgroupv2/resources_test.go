@@ -518,7 +518,7 @@ func TestCreateControllerErrors(t *testing.T) {
 			"linux.resources.memory.reservation: the memory controller is not available in ROOT (cgroup.controllers: hugetlb)"},
 		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(100)}},
 			"linux.resources.pids.limit: the pids controller is not available in ROOT (cgroup.controllers: hugetlb)"},
-		{"shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(512)}},
+		{"shares with a quota", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(512), Quota: i64(1000)}},
 			"linux.resources.cpu.shares: the cpu controller is not available in ROOT (cgroup.controllers: hugetlb)"},
 		{"quota", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(1000)}},
 			"linux.resources.cpu.quota: the cpu controller is not available in ROOT (cgroup.controllers: hugetlb)"},
@@ -548,6 +548,43 @@ func TestCreateControllerErrors(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, "hako")); !os.IsNotExist(err) {
 			t.Errorf("%s: a failed Create left %s/hako behind", tt.name, root)
 		}
+	}
+}
+
+// cpu.shares alone on a hierarchy without a cpu controller (a hybrid
+// host: ctr and containerd's CRI always send shares) is skipped with a
+// warning, at create and at update; nothing cpu is enabled or written.
+func TestSharesWithoutCPUControllerSkipped(t *testing.T) {
+	files := fullLeaf("hako/c1")
+	files["hako/c1/cgroup.controllers"] = "hugetlb\n"
+	files["hako/cgroup.controllers"] = "hugetlb\n"
+	files["hako/cgroup.subtree_control"] = "hugetlb\n"
+	root := hugetlbOnlyHost(t, files)
+	var warnings []string
+	Warn = func(msg string) { warnings = append(warnings, msg) }
+	t.Cleanup(func() { Warn = func(string) {} })
+	m := &Manager{root: root, path: "/hako/c1"}
+	for _, shares := range []uint64{2, 1024} {
+		res := &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(shares)}}
+		if err := m.Create(res); err != nil {
+			t.Fatalf("Create with shares %d: %v", shares, err)
+		}
+		if err := m.Set(res); err != nil {
+			t.Fatalf("Set with shares %d: %v", shares, err)
+		}
+		if *res.CPU.Shares != shares {
+			t.Errorf("the caller's resources were changed")
+		}
+	}
+	if got := readFake(t, root, "hako/c1/cpu.weight"); got != "" {
+		t.Errorf("cpu.weight = %q", got)
+	}
+	if got := readFake(t, root, "cgroup.subtree_control"); got != "hugetlb\n" {
+		t.Errorf("cgroup.subtree_control = %q", got)
+	}
+	want := "linux.resources.cpu.shares (2) ignored: the cgroup v2 hierarchy at " + root + " has no cpu controller"
+	if len(warnings) != 4 || warnings[0] != want {
+		t.Errorf("warnings = %q, want 4 starting with %q", warnings, want)
 	}
 }
 

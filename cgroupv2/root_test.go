@@ -329,7 +329,8 @@ func TestRootMissingControllers(t *testing.T) {
 	}{
 		{"memory", "linux.resources.memory.limit", specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(64 << 20)}}},
 		{"pids", "linux.resources.pids.limit", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(50)}}},
-		{"cpu", "linux.resources.cpu.shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(512)}}},
+		// shares alone are skipped without a cpu controller (TestSharesWithoutCPUControllerSkipped)
+		{"cpu", "linux.resources.cpu.shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: u64(512), Quota: i64(50000)}}},
 		{"cpu", "linux.resources.cpu.quota", specs.LinuxResources{CPU: &specs.LinuxCPU{Quota: i64(50000), Period: u64(100000)}}},
 		{"io", "linux.resources.blockIO.weight", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(500)}}},
 		{"memory", `linux.resources.unified["memory.high"]`, specs.LinuxResources{Unified: map[string]string{"memory.high": "1000000"}}},

@@ -70,13 +70,46 @@ func (c *Container) Start() error {
 
 // Kill sends sig to the init, or with all to every process of the
 // container.
+//
+// A stopped container: `kill --all` signals what is left in its cgroup
+// (the processes of a container without its own pid namespace outlive
+// its init; containerd's shim calls `kill --all ID 9` after such an init
+// exits and fails the exit when that errors), and plain `kill` fails with
+// runc's words "container not running", which the shim recognises as
+// "already gone".
 func (c *Container) Kill(sig unix.Signal, all bool) error {
 	switch c.State.Status {
 	case specs.StateCreated, specs.StateRunning, StatusPaused:
+	case specs.StateStopped:
+		if all {
+			return c.signalLeftovers(sig)
+		}
+		return fmt.Errorf("cannot kill container %q: container not running (it is stopped)", c.State.ID)
 	default:
 		return c.wrongStatus("kill", specs.StateCreated, specs.StateRunning)
 	}
 	return c.signal(sig, all)
+}
+
+// signalLeftovers signals the processes left in a stopped container's
+// cgroup. Only the cgroup says what belongs to a container whose init is
+// gone (a joined pid namespace is shared), so without one there is nothing
+// to do.
+func (c *Container) signalLeftovers(sig unix.Signal) error {
+	cg := c.cgroup()
+	if cg == nil {
+		return nil
+	}
+	if sig == unix.SIGKILL {
+		if err := cg.Kill(); err != nil {
+			return fmt.Errorf("kill container %q: %w", c.State.ID, err)
+		}
+	}
+	pids, _ := cg.Pids()
+	for _, pid := range pids {
+		unix.Kill(pid, sig)
+	}
+	return nil
 }
 
 func (c *Container) signal(sig unix.Signal, all bool) error {

@@ -50,8 +50,15 @@ func (l *logger) log(level, msg string) {
 	}
 }
 
+// warn reports err as a warning: in the --log file when there is one
+// (as runc does: under containerd and Docker the stderr of create and run
+// is the container's own, so a warning there would land in its output),
+// on stderr otherwise.
 func (l *logger) warn(err error) {
-	l.log("warning", err.Error())
+	if l.out != nil {
+		l.log("warning", err.Error())
+		return
+	}
 	fmt.Fprintf(os.Stderr, "hako: warning: %v\n", err)
 }
 

@@ -5,12 +5,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 
 	"github.com/alecthomas/kong"
 
+	"github.com/hako-runtime/hako/cgroupv2"
 	"github.com/hako-runtime/hako/container"
 	"github.com/hako-runtime/hako/containerinit"
 	_ "github.com/hako-runtime/hako/nsexec" // the init's pre-runtime stage
@@ -129,6 +131,7 @@ func main() {
 		cli.log.fatal(err)
 	}
 	cli.log = newLogger(&cli.Globals)
+	cgroupv2.Warn = func(msg string) { cli.log.warn(errors.New(msg)) }
 	if err := ctx.Run(&cli.Globals); err != nil {
 		cli.log.fatal(err)
 	}

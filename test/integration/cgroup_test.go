@@ -206,6 +206,42 @@ func TestCgroupMissingController(t *testing.T) {
 	}
 }
 
+// TestCgroupSharesWithoutCPUController: on a host whose cgroup v2
+// hierarchy has no cpu controller (hybrid), cpu.shares alone (what ctr and
+// containerd's CRI always send) runs, with a warning in the --log file
+// only: under containerd hako's stderr is the container's.
+func TestCgroupSharesWithoutCPUController(t *testing.T) {
+	t.Parallel()
+	hakoOnly(t, "runc applies shares in cgroup v1 on a hybrid host")
+	e := newEnv(t)
+	mnt := unifiedMount(t)
+	if strings.Contains(" "+readTrim(t, filepath.Join(mnt, "cgroup.controllers"))+" ", " cpu ") {
+		t.Skip("this host has the cpu controller in cgroup v2")
+	}
+	shares := uint64(1024)
+	b := e.newBundle(func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares}}
+	})
+	b.sh("echo ran").save()
+	logFile := filepath.Join(e.dir, "log.json")
+	r := e.hako("--log", logFile, "--log-format", "json", "run", "--bundle", b.Dir, e.newID())
+	if !r.ok() || strings.TrimSpace(r.stdout) != "ran" || r.stderr != "" {
+		t.Fatalf("run with cpu.shares: %s", r)
+	}
+	if log := readTrim(t, logFile); !strings.Contains(log, `"level":"warning","msg":"linux.resources.cpu.shares (1024) ignored`) {
+		t.Errorf("log file: %q, want the warning", log)
+	}
+	// A cpu limit still needs the controller.
+	quota := int64(50000)
+	b2 := e.newBundle(func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: &shares, Quota: &quota}}
+	})
+	b2.sh("echo ran").save()
+	if r := e.hako("run", "--bundle", b2.Dir, e.newID()); r.ok() || !strings.Contains(r.stderr, "cpu controller is not available") {
+		t.Errorf("run with cpu.shares and a quota: %s", r)
+	}
+}
+
 // TestDeviceCgroup: the device filter lets the default devices through
 // and denies any other device node, even one made inside the container,
 // unless linux.resources.devices allows it.

@@ -173,6 +173,35 @@ func TestKillAll(t *testing.T) {
 			waitGone(t, p)
 		}
 	})
+	// Without a pid namespace, processes outlive the init: the container
+	// is stopped and they are still in its cgroup. containerd's shim then
+	// runs `kill --all ID 9`, which must reach them and succeed, and reads
+	// "container not running" in a plain kill's error as "already gone".
+	t.Run("stopped container without a pid namespace", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t)
+		b := e.newBundle(func(s *specs.Spec) {
+			setNamespaces(s, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace)
+		})
+		b.sh(`setsid sleep 1004 & echo started`)
+		c := e.mustCreate(b)
+		c.mustStart()
+		c.waitOutput("started")
+		e.waitStatus(c.id, "stopped")
+		left := markedSleeps(t, e.mark, "1004")
+
+		r := e.hako("kill", c.id, "KILL")
+		expectFail(t, r, "kill of a stopped container")
+		if !strings.Contains(r.stderr, "container not running") {
+			t.Errorf("kill of a stopped container: stderr %q, want runc's \"container not running\"", r.stderr)
+		}
+		e.mustHako("kill", "--all", c.id, "KILL")
+		for _, p := range left {
+			waitGone(t, p)
+		}
+		e.mustHako("kill", "--all", c.id, "KILL") // nothing left: still success
+		e.expectState(c.id, "stopped", 0)
+	})
 }
 
 // sleepsOf waits for the children of pid running `sleep ARG`, one per arg.
