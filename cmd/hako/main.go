@@ -107,6 +107,7 @@ func main() {
 	var cli CLI
 	if cmd := fastParse(&cli, os.Args[1:]); cmd != nil {
 		cli.log = newLogger(&cli.Globals)
+		cgroupv2.Warn = func(msg string) { cli.log.warn(errors.New(msg)) }
 		if err := cmd.Run(&cli.Globals); err != nil {
 			cli.log.fatal(err)
 		}
