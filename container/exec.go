@@ -184,7 +184,7 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	if sp.Linux != nil {
 		sc = sp.Linux.Seccomp
 	}
-	err = awaitExec(ip.sock, sc, pid, c.State.OCIState(), func(m *syncmsg.Message, fds []int) (err error) {
+	err = awaitExec(ip.sock, func() *specs.LinuxSeccomp { return sc }, pid, c.State.OCIState(), func(m *syncmsg.Message, fds []int) (err error) {
 		master, err = takeConsole(m, fds, o.ConsoleSocket)
 		return err
 	})

@@ -44,13 +44,15 @@ func (c *Container) Start() error {
 	}
 	// The init closes the connection by exec'ing; before, it may send a
 	// seccomp listener fd, or an error.
-	var sc *specs.LinuxSeccomp
-	if sp, err := c.Config(); err == nil && sp.Linux != nil {
-		sc = sp.Linux.Seccomp
+	seccompConfig := func() *specs.LinuxSeccomp {
+		if sp, err := c.Config(); err == nil && sp.Linux != nil {
+			return sp.Linux.Seccomp
+		}
+		return nil
 	}
 	st := c.State.OCIState()
 	st.Status = specs.StateRunning
-	if err := awaitExec(conn, sc, c.State.Pid, st, nil); err != nil {
+	if err := awaitExec(conn, seccompConfig, c.State.Pid, st, nil); err != nil {
 		return fmt.Errorf("start container %q: %w", c.State.ID, err)
 	}
 	c.State.Status = specs.StateRunning

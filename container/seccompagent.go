@@ -54,8 +54,10 @@ func forwardListener(sc *specs.LinuxSeccomp, pid int, st specs.State, fds []int)
 
 // awaitExec reads what an init sends once its process is set up: a
 // seccomp listener fd to forward, an error, or EOF when the exec closed
-// the socket and the program runs. onConsole handles a pty master.
-func awaitExec(sock *os.File, sc *specs.LinuxSeccomp, pid int, st specs.State, onConsole func(*syncmsg.Message, []int) error) error {
+// the socket and the program runs. onConsole handles a pty master. The
+// seccomp config is asked for only when a listener fd arrives: start
+// then need not decode the whole config.
+func awaitExec(sock *os.File, seccompConfig func() *specs.LinuxSeccomp, pid int, st specs.State, onConsole func(*syncmsg.Message, []int) error) error {
 	for {
 		m, fds, err := syncmsg.ReadFD(sock)
 		if errors.Is(err, io.EOF) {
@@ -66,7 +68,7 @@ func awaitExec(sock *os.File, sc *specs.LinuxSeccomp, pid int, st specs.State, o
 		}
 		switch m.Type {
 		case syncmsg.TypeSeccomp:
-			if err := forwardListener(sc, pid, st, fds); err != nil {
+			if err := forwardListener(seccompConfig(), pid, st, fds); err != nil {
 				return err
 			}
 		case syncmsg.TypeConsole:
