@@ -116,13 +116,6 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	if u := os.Geteuid(); u != 0 {
 		c.State.Owner = strconv.Itoa(u)
 	}
-	// Saved now, so that a create killed half-way leaves a state that
-	// `delete --force` can clean up after.
-	if err = c.save(); err != nil {
-		os.RemoveAll(dir)
-		c.Close()
-		return nil, err
-	}
 	var initPid int
 	var cg *cgroupv2.Manager
 	var devices *cgroupv2.DeviceFilter
@@ -160,9 +153,13 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 		}
 		if cg != nil {
 			c.State.Cgroup, c.State.CgroupCreated = cgPath, cg.Created()
-			if err = c.save(); err != nil {
-				return nil, err
-			}
+		}
+		// Saved before the init exists, so that a create killed
+		// half-way leaves a state that `delete --force` can clean up
+		// after (a directory without one, killed earlier, reads as
+		// stopped and is removed the same way).
+		if err = c.save(); err != nil {
+			return nil, err
 		}
 	}
 	// Done while the init's Go runtime starts, off the critical path.
