@@ -175,8 +175,8 @@ under_tty() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # wait_status P ID STATUS: until podman says STATUS (5 s).
 wait_status() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		[ "$("$1" inspect -f '{{.State.Status}}' "$2" 2>/dev/null)" = "$3" ] && return 0
 		sleep 0.1
 	done
