@@ -426,6 +426,13 @@ podman_checks() {
 		expect_eq "podman $mode: MemoryMax of the unit is 64 MiB" $((64 * MiB)) "$("${sysctl[@]}" show -p MemoryMax --value "$unit" 2>&1)"
 		expect_eq "podman $mode: memory.max is 64 MiB" $((64 * MiB)) "$(readf "$cg/memory.max")"
 		expect_eq "podman $mode: pids.max is 50" 50 "$(readf "$cg/pids.max")"
+		# pause/unpause: rootless too, since the scope is delegated.
+		"${P[@]}" pause "$id" >"$W/podman-pause.out" 2>&1
+		expect_rc "podman $mode: pause" 0 $? "$W/podman-pause.out"
+		expect_eq "podman $mode: paused: the scope is frozen" 1 "$(keyed "$cg/cgroup.events" frozen)"
+		"${P[@]}" unpause "$id" >"$W/podman-unpause.out" 2>&1
+		expect_rc "podman $mode: unpause" 0 $? "$W/podman-unpause.out"
+		expect_eq "podman $mode: unpaused: the scope is thawed" 0 "$(keyed "$cg/cgroup.events" frozen)"
 		"${P[@]}" exec "$id" dd if=/dev/zero of=/dev/null bs=200M count=1 </dev/null >"$W/podman-oom.out" 2>&1
 		expect_rc "podman $mode: exec allocating 200 MiB is OOM-killed (137)" 137 $? "$W/podman-oom.out"
 		expect_ge "podman $mode: memory.events oom_kill >= 1" 1 "$(keyed "$cg/memory.events" oom_kill)"
