@@ -39,7 +39,7 @@ echo "== $(podman --version), conmon $(conmon --version 2>/dev/null | awk '/vers
 # What the host has of podman's default state; compared at the end.
 host_state() {
 	local d
-	for d in /var/lib/containers /run/containers /run/libpod /etc/containers /run/netns; do
+	for d in /var/lib/containers /run/containers /run/libpod /etc/containers; do
 		echo "$d: $(ls -A "$d" 2>&1 | tr '\n' ' ')"
 	done
 }
