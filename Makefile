@@ -23,7 +23,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm bench
+.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm test-clients bench
 
 all: build
 
@@ -79,6 +79,12 @@ test-systemd: build
 # rootless. The image is built once and cached in /var/cache/hako-vm.
 test-vm: build
 	test/vm/run.sh
+
+# The clients tier: podman (root and rootless), containerd, Docker and CRI
+# from Debian's packages drive bin/hako (test/clients/suite-*.sh; one
+# suite: test/clients/run.sh podman).
+test-clients: build
+	test/clients/run.sh
 
 # hako, runc and crun interleaved on one busybox bundle (BENCH_N runs per
 # row, default 30); the table goes to _output/bench.md. Not part of test.

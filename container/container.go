@@ -14,9 +14,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/hako-runtime/hako/spec"
-
 	"github.com/hako-runtime/hako/internal/rawfile"
+	"github.com/hako-runtime/hako/spec"
+	"github.com/hako-runtime/hako/userns"
 )
 
 // Files in a container's state directory.
@@ -98,11 +98,17 @@ type Store struct {
 }
 
 // DefaultRoot is /run/hako for root and $XDG_RUNTIME_DIR/hako otherwise.
+// Root in a user namespace other than the initial one counts as a normal
+// user when XDG_RUNTIME_DIR is set and USER is not root: rootless podman
+// runs its runtime so, and /run/hako there is the host's, not writable.
 func DefaultRoot() (string, error) {
-	if os.Geteuid() == 0 {
+	return defaultRoot(os.Geteuid(), userns.InUserNamespace, os.Getenv("XDG_RUNTIME_DIR"), os.Getenv("USER"))
+}
+
+func defaultRoot(euid int, inUserNS func() bool, xdg, user string) (string, error) {
+	if euid == 0 && (xdg == "" || user == "root" || !inUserNS()) {
 		return "/run/hako", nil
 	}
-	xdg := os.Getenv("XDG_RUNTIME_DIR")
 	if xdg == "" {
 		return "", errors.New("XDG_RUNTIME_DIR is not set: set it to a directory you own (e.g. /run/user/$(id -u)) or pass --root")
 	}
@@ -110,8 +116,8 @@ func DefaultRoot() (string, error) {
 	if err := unix.Stat(xdg, &st); err != nil {
 		return "", fmt.Errorf("XDG_RUNTIME_DIR %s: %w", xdg, err)
 	}
-	if int(st.Uid) != os.Geteuid() {
-		return "", fmt.Errorf("XDG_RUNTIME_DIR %s is owned by uid %d, not by you (uid %d): pass --root", xdg, st.Uid, os.Geteuid())
+	if int(st.Uid) != euid {
+		return "", fmt.Errorf("XDG_RUNTIME_DIR %s is owned by uid %d, not by you (uid %d): pass --root", xdg, st.Uid, euid)
 	}
 	return filepath.Join(xdg, "hako"), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/hako-runtime/hako/mounts"
 	"github.com/hako-runtime/hako/nsexec"
 	"github.com/hako-runtime/hako/syncmsg"
+	"github.com/hako-runtime/hako/userns"
 )
 
 // EnvStartFD names the variable holding the fd of the listening socket on
@@ -296,6 +297,12 @@ func rootfsConfig(cfg *Config) *mounts.RootfsConfig {
 				rc.InUserNS = true
 			}
 		}
+	}
+	// hako itself may run in a user namespace without the config asking
+	// for one (rootless podman runs its runtime in its own): mknod of a
+	// device is refused there too.
+	if !rc.InUserNS && userns.InUserNamespace() {
+		rc.InUserNS = true
 	}
 	return rc
 }

@@ -45,9 +45,12 @@ user=tester
 
 # The image's packages (debootstrap --include). No Go: the tests run the
 # static bin/hako and busybox. kmod for depmod and modprobe (9p), udev for
-# the device modules, jq for the tests.
+# the device modules, jq for the tests; podman (with conmon, catatonit and
+# netavark, which it looks for even with --network none) as a client of
+# hako with the systemd cgroup manager.
 image_packages=(systemd systemd-sysv dbus dbus-user-session libpam-systemd uidmap
-	procps iproute2 busybox-static kmod udev jq)
+	procps iproute2 busybox-static kmod udev jq
+	podman conmon catatonit netavark)
 # What the initramfs loads to mount /dev/vda (with their dependencies from
 # modules.dep; the ones built into the kernel are skipped).
 initramfs_modules=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev

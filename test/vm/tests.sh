@@ -8,6 +8,8 @@
 #                       user manager (inside its delegated subtree)
 #   tests.sh outside    rootless, run as tester from root's service cgroup
 #                       (outside the delegated subtree)
+#   tests.sh systemd-user, tests.sh podman-user
+#                       the systemd driver and podman, as tester in a scope
 #
 # hako runs with the fs cgroup driver (its default) on a pure cgroup v2
 # host with every controller. Every check prints "PASS name" or
@@ -378,6 +380,84 @@ outside() {
 	echo "== outside: end"
 }
 
+# podman MODE: Debian's podman 4.3 with --cgroup-manager systemd drives
+# hako (--runtime; podman then calls it with --systemd-cgroup and a
+# cgroupsPath slice:libpod:ID), as root (MODE root, machine.slice on the
+# system manager) or as tester (MODE user, user.slice of its manager; run
+# in a scope of it, so podman can move itself into its own scopes).
+# run --rm and exit statuses, and --memory 64m and --pids-limit 50
+# enforced on the scope hako made.
+podman_checks() {
+	local mode=$1 out rc id pid cgp cg unit sysctl=(systemctl) t0=$SECONDS
+	local P=(podman --cgroup-manager systemd --runtime "$HAKO")
+	if [ "$mode" = user ]; then
+		W=$HOME/hako-vm sysctl=(systemctl --user)
+	else
+		W=/var/lib/hako-vm
+	fi
+	ROOTFS=$W/rootfs
+	echo "== podman-$mode: $(podman --version 2>&1) as $(id -un)"
+	tar -C "$ROOTFS" -c . | podman import - localhost/busybox >"$W/podman-import.out" 2>&1
+	expect_rc "podman $mode: import localhost/busybox" 0 $? "$W/podman-import.out"
+
+	# (Each podman call costs seconds under TCG: few calls, several
+	# checks each.)
+	out=$("${P[@]}" run --rm --network none localhost/busybox sh -c 'echo hi; exit 3' 2>"$W/podman-run.err")
+	rc=$?
+	expect_eq "podman $mode: run --rm prints the output" hi "$out"
+	expect_rc "podman $mode: run --rm: exit 3 gives 3" 3 $rc "$W/podman-run.err"
+
+	# A container with both limits: hako's scope, the limits in the
+	# unit and the cgroup, a fork loop and an allocation held to them.
+	id=$("${P[@]}" run -d --network none --memory 64m --pids-limit 50 localhost/busybox sleep 600 2>"$W/podman-d.err")
+	rc=$?
+	expect_rc "podman $mode: run -d --memory 64m --pids-limit 50" 0 $rc "$W/podman-d.err"
+	if [ $rc -eq 0 ]; then
+		pid=$("${P[@]}" inspect -f '{{.State.Pid}}' "$id" 2>&1)
+		cgp=$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>/dev/null)
+		cg=$CG$cgp
+		unit=libpod-$id.scope
+		if [[ $cgp == */$unit ]]; then
+			pass "podman $mode: the init is in hako's systemd scope ($cgp)"
+		else
+			fail "podman $mode: the init is in a scope $unit" "cgroup '$cgp'"
+		fi
+		expect_eq "podman $mode: $unit is active" active "$("${sysctl[@]}" is-active "$unit" 2>&1)"
+		expect_eq "podman $mode: MemoryMax of the unit is 64 MiB" $((64 * MiB)) "$("${sysctl[@]}" show -p MemoryMax --value "$unit" 2>&1)"
+		expect_eq "podman $mode: memory.max is 64 MiB" $((64 * MiB)) "$(readf "$cg/memory.max")"
+		expect_eq "podman $mode: pids.max is 50" 50 "$(readf "$cg/pids.max")"
+		# pause/unpause: rootless too, since the scope is delegated.
+		"${P[@]}" pause "$id" >"$W/podman-pause.out" 2>&1
+		expect_rc "podman $mode: pause" 0 $? "$W/podman-pause.out"
+		expect_eq "podman $mode: paused: the scope is frozen" 1 "$(keyed "$cg/cgroup.events" frozen)"
+		"${P[@]}" unpause "$id" >"$W/podman-unpause.out" 2>&1
+		expect_rc "podman $mode: unpause" 0 $? "$W/podman-unpause.out"
+		expect_eq "podman $mode: unpaused: the scope is thawed" 0 "$(keyed "$cg/cgroup.events" frozen)"
+		"${P[@]}" exec "$id" dd if=/dev/zero of=/dev/null bs=200M count=1 </dev/null >"$W/podman-oom.out" 2>&1
+		expect_rc "podman $mode: exec allocating 200 MiB is OOM-killed (137)" 137 $? "$W/podman-oom.out"
+		expect_ge "podman $mode: memory.events oom_kill >= 1" 1 "$(keyed "$cg/memory.events" oom_kill)"
+		"${P[@]}" exec "$id" sh -c 'for i in $(seq 80); do sleep 5 & done; wait' </dev/null >"$W/podman-fork.out" 2>&1
+		rc=$?
+		if [ $rc -ne 0 ] && grep -q "can't fork" "$W/podman-fork.out"; then
+			pass "podman $mode: a fork loop stops at pids.max ($(grep -m1 "can't fork" "$W/podman-fork.out"))"
+		else
+			fail "podman $mode: a fork loop stops at pids.max" "exit status $rc: $(head -c 400 "$W/podman-fork.out" | tr '\n' ' ')"
+		fi
+		expect_ge "podman $mode: pids.events max >= 1" 1 "$(keyed "$cg/pids.events" max)"
+		out=$(readf "$cg/pids.current")
+		if [[ $out =~ ^[0-9]+$ ]] && [ "$out" -le 50 ]; then pass "podman $mode: pids.current $out <= 50"; else fail "podman $mode: pids.current <= 50" "got '$out'"; fi
+		expect_eq "podman $mode: the container survives" running "$("${P[@]}" inspect -f '{{.State.Status}}' "$id" 2>&1)"
+		"${P[@]}" rm -f -t 0 "$id" >"$W/podman-rm.out" 2>&1
+		expect_rc "podman $mode: rm -f" 0 $? "$W/podman-rm.out"
+		check "podman $mode: rm -f removes the scope's cgroup" absent "$cg"
+		out=$("${sysctl[@]}" is-active "$unit" 2>&1)
+		if [ "$out" != active ]; then pass "podman $mode: the unit is stopped ($out)"; else fail "podman $mode: the unit is stopped" "still active"; fi
+	fi
+	check "podman $mode: no container left" [ -z "$("${P[@]}" ps -aq 2>/dev/null)" ]
+	echo "== podman-$mode: took $((SECONDS - t0)) s"
+	echo "== podman-$mode: end"
+}
+
 # ---------------------------------------------------------------------------
 # main (root)
 
@@ -426,6 +506,7 @@ main() {
 
 	rootful
 	systemd_driver root sd1 system.slice
+	podman_checks root
 
 	# Rootless: tester's user manager, its delegated cgroup, and a parent
 	# cgroup hako.slice made for hako by the administrator.
@@ -460,6 +541,7 @@ main() {
 		as_tester rootless scope
 		as_tester outside
 		as_tester systemd-user scope
+		as_tester podman-user scope
 	fi
 
 	echo "$passed passed, $failed failed"
@@ -470,9 +552,10 @@ case ${1:-} in
 rootless) rootless ;;
 outside) outside ;;
 systemd-user) systemd_driver user sdu1 user.slice ;;
+podman-user) podman_checks user ;;
 "") main ;;
 *)
-	echo "usage: $0 [rootless|outside|systemd-user]" >&2
+	echo "usage: $0 [rootless|outside|systemd-user|podman-user]" >&2
 	exit 2
 	;;
 esac
