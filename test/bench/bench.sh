@@ -194,6 +194,14 @@ probe() {
 			echo "bench: $SEC: $r failed: $(cat "$R/probe.$r.failed")" >&2
 		fi
 		rt "$r" delete -f "$id" >/dev/null 2>&1
+		# with a seccomp bundle: the filter must be in force in the container
+		if [ -n "${CHECK_BUNDLE:-}" ] && [ ! -f "$R/probe.$r.failed" ]; then
+			if ! rt "$r" run --bundle "$CHECK_BUNDLE" "$id" >/dev/null 2>"$TMPD/err" </dev/null; then
+				rowfail probe "$r" "no seccomp filter in the container (Seccomp: 2 expected in /proc/self/status) $(errtext)"
+				echo "bench: $SEC: $r failed: $(cat "$R/probe.$r.failed")" >&2
+			fi
+			rt "$r" delete -f "$id" >/dev/null 2>&1
+		fi
 	done
 }
 
@@ -456,7 +464,7 @@ inner() {
 	FLOORS=root section root "$BUNDLE_TRUE" "$BUNDLE_SLEEP" csd run exec delrun rss list
 	if ! skipped seccomp; then
 		if [ -s "$BUNDLE_SC_TRUE/config.json" ]; then
-			section seccomp "$BUNDLE_SC_TRUE" "$BUNDLE_SC_SLEEP" csd run exec
+			CHECK_BUNDLE=$W/bundle-sc-check section seccomp "$BUNDLE_SC_TRUE" "$BUNDLE_SC_SLEEP" csd run exec
 		fi
 	fi
 	if ! skipped rootless && [ ! -f "$RES/rootless/setup.failed" ]; then
@@ -506,7 +514,8 @@ stats() {
 	sort -n "$1" | awk -v s="$2" '{ v[NR] = $1 } END {
 		if (NR == 0) exit 1
 		if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.2f %.2f %.2f %d\n", m / s, v[1] / s, v[NR] / s, NR }'
+		f = (s == 1) ? "%d %d %d %d\n" : "%.2f %.2f %.2f %d\n"
+		printf f, m / s, v[1] / s, v[NR] / s, NR }'
 }
 
 # mean FILE SCALE: the mean of the samples divided by SCALE.
@@ -800,12 +809,12 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 else
 	export N=${BENCH_N:-30} SCALE=${BENCH_SCALE:-10 50 100 200} LISTN=${BENCH_LIST_CONTAINERS:-200}
 fi
-export SKIP=${BENCH_SKIP:-} BENCH_USER=${BENCH_USER:-hakobench}
 CMDLINE=
 for v in BENCH_QUICK BENCH_N BENCH_SCALE BENCH_LIST_CONTAINERS BENCH_SKIP BENCH_USER BENCH_SECCOMP_PROFILE HAKO_BIN; do
 	[ -n "${!v:-}" ] && CMDLINE+="$v=$(printf %q "${!v}") "
 done
 if [ -n "${BENCH_INVOKED_AS:-}" ]; then CMDLINE+="$BENCH_INVOKED_AS"; else CMDLINE+="$0${*:+ $*}"; fi
+export SKIP=${BENCH_SKIP:-} BENCH_USER=${BENCH_USER:-hakobench}
 export P=hb$$
 export W RES RL GOHELLO SHIM HAKO BUNDLE_TRUE BUNDLE_SLEEP BUNDLE_SC_TRUE BUNDLE_SC_SLEEP
 export BUID='' BGID='' SUBSTART='' SUBSIZE=''
@@ -920,7 +929,10 @@ if ! skipped seccomp; then
 		aarch64) arch=arm64 scmparch=SCMP_ARCH_AARCH64 ;;
 		*) arch=$(uname -m) scmparch=unknown ;;
 		esac
-		for b in true sleep; do
+		mkdir -p "$W/bundle-check"
+		"$HAKO" spec --bundle "$W/bundle-check" || exit 1
+		mkbundle "$W/bundle-check" "$W/rootfs" '["/bin/sh","-c","grep -q \"^Seccomp:[[:space:]]*2\" /proc/self/status"]' || exit 1
+		for b in true sleep check; do
 			mkdir -p "$W/bundle-sc-$b"
 			# The rules podman keeps for this container: includes (arches, caps of the
 			# bounding set) all met, excludes none met; no comments, no includes/excludes.
