@@ -12,6 +12,7 @@
 #   BENCH_SECCOMP_PROFILE=FILE    podman's default seccomp profile (default:
 #                                 _output/podman-seccomp.json, made by test/deps.sh)
 #   BENCH_USER=hakobench          the non-root user of the rootless section
+#   BENCH_MAXFAIL=3               failures after which a row is given up for a runtime
 #
 # What it does. Outside (as root, in the host's namespaces): installs runc, crun,
 # GNU time, busybox-static, gcc, jq and uidmap with apt-get when missing; builds a
@@ -53,8 +54,11 @@
 #   floors    unshare --fork --pid --mount --uts --ipc --net true (as root), the same
 #             with --user --map-root-user as the rootless user, a static Go hello world;
 #             sampled in the same loop as create/start/delete and run.
-# A runtime whose command fails is reported as "failed: <reason>" for that row (the
-# first failing run of a row stops that row for that runtime); nothing aborts the rest.
+# Failures: a runtime whose first `run` in a section fails BENCH_MAXFAIL (3) times is
+# left out of the section ("failed: <reason>" in every row). A failing command in a row
+# is counted and the row goes on; after BENCH_MAXFAIL failures the row is given up for
+# that runtime. The report shows "median (min–max); K failed: <first reason>", or
+# "failed (K×): <reason>" when there is no sample. Nothing aborts the rest.
 #
 # Peak RSS: ru_maxrss of the waited command, which the kernel takes as the maximum
 # over that process and every descendant it (transitively) waited for. For `run`
@@ -144,7 +148,7 @@ user_cmd() {
 	UCMD=(setpriv --reuid="$BUID" --regid="$BGID" --init-groups
 		env -i HOME="$RL" USER="$BENCH_USER" LOGNAME="$BENCH_USER" PATH="$STDPATH"
 		XDG_RUNTIME_DIR="$RL/run" LC_ALL=C W="$W" P="$P" HAKO="$HAKO" SHIM="$SHIM" N="$N"
-		LISTN="$LISTN" RL="$RL" GOHELLO="$GOHELLO")
+		LISTN="$LISTN" RL="$RL" GOHELLO="$GOHELLO" MAXFAIL="$MAXFAIL")
 }
 
 # kill_user_procs: SIGKILL, by PID, every process whose real uid is the bench user's
@@ -173,34 +177,50 @@ kill_user_procs() {
 # rec ROW RT T0 T1: one sample (microseconds) of ROW for RT in the current section.
 rec() { echo $(($4 - $3)) >>"$R/$1.$2"; }
 
-# rowfail ROW RT MESSAGE: marks ROW as failed for RT (first message wins).
+# rowfail ROW RT MESSAGE: records one failure of ROW for RT (a line in $R/ROW.RT.err).
 rowfail() {
-	[ -f "$R/$1.$2.failed" ] && return 0
 	local msg
 	msg=$(printf '%s\n' "$3" | grep -v '^\s*$' | tail -n 1 | cut -c1-200)
-	echo "${msg:-exit status non-zero, no message}" >"$R/$1.$2.failed"
+	echo "${msg:-exit status non-zero, no message}" >>"$R/$1.$2.err"
 }
-failedrow() { [ -f "$R/probe.$2.failed" ] || [ -f "$R/$1.$2.failed" ]; }
+# failedrow ROW RT: the row is given up for RT: its probe failed, or the row failed
+# MAXFAIL times (a runtime that fails now and then keeps its samples and its count).
+failedrow() {
+	[ -f "$R/probe.$2.failed" ] && return 0
+	[ -f "$R/$1.$2.err" ] || return 1
+	local n
+	n=$(wc -l <"$R/$1.$2.err")
+	[ "$n" -ge "$MAXFAIL" ]
+}
 errtext() { cat "$TMPD/err" 2>/dev/null; }
 
-# probe BUNDLE: one run of the bundle per runtime; a failing runtime is marked for the
-# whole section.
+# probe_run RT BUNDLE ID MESSAGE: up to MAXFAIL runs of the bundle until one succeeds;
+# each failure goes to probe.RT.err (MESSAGE first), and if none succeeds, the last
+# one to probe.RT.failed: the runtime is then left out of the whole section.
+probe_run() {
+	local r=$1 k
+	for ((k = 0; k < MAXFAIL; k++)); do
+		if rt "$r" run --bundle "$2" "$3" >/dev/null 2>"$TMPD/err" </dev/null; then
+			rt "$r" delete -f "$3" >/dev/null 2>&1
+			return 0
+		fi
+		rowfail probe "$r" "$4$(errtext)"
+		rt "$r" delete -f "$3" >/dev/null 2>&1
+	done
+	tail -n 1 "$R/probe.$r.err" >"$R/probe.$r.failed"
+	echo "bench: $SEC: $r failed: $(cat "$R/probe.$r.failed")" >&2
+	return 1
+}
+
+# probe BUNDLE: runs of the bundle per runtime (with CHECK_BUNDLE set, that one too:
+# a container that exits 0 only if the seccomp filter is in force).
 probe() {
 	local r id
 	for r in "${RUNTIMES[@]}"; do
 		id=$P-$SEC-probe-$r
-		if ! rt "$r" run --bundle "$1" "$id" >/dev/null 2>"$TMPD/err" </dev/null; then
-			rowfail probe "$r" "$(errtext)"
-			echo "bench: $SEC: $r failed: $(cat "$R/probe.$r.failed")" >&2
-		fi
-		rt "$r" delete -f "$id" >/dev/null 2>&1
-		# with a seccomp bundle: the filter must be in force in the container
-		if [ -n "${CHECK_BUNDLE:-}" ] && [ ! -f "$R/probe.$r.failed" ]; then
-			if ! rt "$r" run --bundle "$CHECK_BUNDLE" "$id" >/dev/null 2>"$TMPD/err" </dev/null; then
-				rowfail probe "$r" "no seccomp filter in the container (Seccomp: 2 expected in /proc/self/status) $(errtext)"
-				echo "bench: $SEC: $r failed: $(cat "$R/probe.$r.failed")" >&2
-			fi
-			rt "$r" delete -f "$id" >/dev/null 2>&1
+		probe_run "$r" "$1" "$id" "" || continue
+		if [ -n "${CHECK_BUNDLE:-}" ]; then
+			probe_run "$r" "$CHECK_BUNDLE" "$id" "no seccomp filter in the container (Seccomp: 2 expected in /proc/self/status) "
 		fi
 	done
 }
@@ -263,9 +283,11 @@ rows_exec_delrun() {
 	for r in "${RUNTIMES[@]}"; do
 		[ -f "$R/exec.$r.skip" ] && continue
 		failedrow exec "$r" && continue
-		if ! { rt "$r" create --bundle "$bs" "$P-$SEC-exec-$r" && rt "$r" start "$P-$SEC-exec-$r"; } 2>"$TMPD/err" </dev/null >/dev/null; then
-			rowfail exec "$r" "$(errtext)"
-		fi
+		until { rt "$r" create --bundle "$bs" "$P-$SEC-exec-$r" && rt "$r" start "$P-$SEC-exec-$r"; } 2>"$TMPD/err" </dev/null >/dev/null; do
+			rowfail exec "$r" "creating the container: $(errtext)"
+			rt "$r" delete -f "$P-$SEC-exec-$r" >/dev/null 2>&1
+			failedrow exec "$r" && break
+		done
 	done
 	for ((i = 0; i < N; i++)); do
 		for r in "${RUNTIMES[@]}"; do
@@ -332,10 +354,12 @@ rows_list() {
 		echo "bench: $SEC: creating $LISTN containers with $r" >&2
 		for ((i = 0; i < LISTN; i++)); do
 			id=$P-$SEC-list-$r-$i
-			if ! { rt "$r" create --bundle "$bs" "$id" && rt "$r" start "$id"; } 2>"$TMPD/err" </dev/null >/dev/null; then
+			# a container that fails is tried again: the list must see LISTN of them
+			until { rt "$r" create --bundle "$bs" "$id" && rt "$r" start "$id"; } 2>"$TMPD/err" </dev/null >/dev/null; do
 				rowfail list "$r" "creating container $i: $(errtext)"
-				break
-			fi
+				rt "$r" delete -f "$id" >/dev/null 2>&1
+				failedrow list "$r" && break 2
+			done
 		done
 	done
 	for ((i = 0; i < N; i++)); do
@@ -386,15 +410,19 @@ scaling() {
 		echo "bench: scaling: $n containers per runtime" >&2
 		for ((i = 0; i < n; i++)); do
 			for r in "${RUNTIMES[@]}"; do
-				failedrow "create-$n" "$r" && continue
 				id=$P-sc$n-$r-$i
-				t0=${EPOCHREALTIME/./}
-				if { rt "$r" create --bundle "$bs" "$id" && rt "$r" start "$id"; } 2>"$TMPD/err" </dev/null >/dev/null; then
-					t1=${EPOCHREALTIME/./}
-					rec "create-$n" "$r" "$t0" "$t1"
-				else
+				# a container that fails is tried again (the sample is the attempt that
+				# worked): list and state must see n of them
+				while ! failedrow "create-$n" "$r"; do
+					t0=${EPOCHREALTIME/./}
+					if { rt "$r" create --bundle "$bs" "$id" && rt "$r" start "$id"; } 2>"$TMPD/err" </dev/null >/dev/null; then
+						t1=${EPOCHREALTIME/./}
+						rec "create-$n" "$r" "$t0" "$t1"
+						break
+					fi
 					rowfail "create-$n" "$r" "container $i: $(errtext)"
-				fi
+					rt "$r" delete -f "$id" >/dev/null 2>&1
+				done
 			done
 		done
 		for ((k = 0; k < 3; k++)); do
@@ -523,13 +551,23 @@ mean() { awk -v s="$2" '{ t += $1; n++ } END { if (n) printf "%.2f\n", t / n / s
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b != "" && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-# failmsg SECTION ROW RT: prints why the row failed for the runtime (nothing if it did not).
+# failmsg SECTION ROW RT: prints why the row has no samples for the runtime, if it
+# failed (nothing if it did not fail, or has samples despite failures).
 failmsg() {
-	local d=$RES/$1
+	local d=$RES/$1 n
 	if [ -f "$d/setup.failed" ]; then echo "failed: $(cat "$d/setup.failed")"
 	elif [ -f "$d/probe.$3.failed" ]; then echo "failed: $(cat "$d/probe.$3.failed")"
-	elif [ -f "$d/$2.$3.failed" ]; then echo "failed: $(cat "$d/$2.$3.failed")"
+	elif [ -f "$d/$2.$3.err" ] && [ ! -s "$d/$2.$3" ]; then
+		n=$(wc -l <"$d/$2.$3.err")
+		echo "failed ($n×): $(head -n 1 "$d/$2.$3.err")"
 	fi
+}
+
+# errnote SECTION ROW RT: for a row with samples and some failures, "; K failed: MESSAGE".
+errnote() {
+	local f=$RES/$1/$2.$3
+	[ -s "$f" ] && [ -f "$f.err" ] || return 0
+	echo "; $(wc -l <"$f.err") failed: $(head -n 1 "$f.err" | cut -c1-120)"
 }
 
 # cell SECTION ROW RT SCALE: sets CELL ("median (min–max)", "failed: ..." or "-") and
@@ -542,9 +580,7 @@ cell() {
 		CELL=$msg
 	elif [ -s "$f" ]; then
 		read -r MED mn mx _ <<<"$(stats "$f" "$4")"
-		CELL="$MED ($mn–$mx)"
-	elif [ -f "$f.skip" ]; then
-		CELL="-"
+		CELL="$MED ($mn–$mx)$(errnote "$1" "$2" "$3")"
 	else
 		CELL="-"
 	fi
@@ -555,6 +591,17 @@ cell() {
 median() {
 	[ -z "$(failmsg "$1" "$2" "$3")" ] && [ -s "$RES/$1/$2.$3" ] || return 0
 	stats "$RES/$1/$2.$3" "$4" | awk '{ print $1 }'
+}
+
+# probenotes SECTION: a line per runtime whose probe failed before it succeeded.
+probenotes() {
+	local r f
+	for r in "${RUNTIMES[@]}"; do
+		f=$RES/$1/probe.$r.err
+		[ -f "$f" ] && [ ! -f "$RES/$1/probe.$r.failed" ] || continue
+		echo "Note: the first run of $r in this section failed $(wc -l <"$f") time(s) before one succeeded: $(head -n 1 "$f" | cut -c1-160)"
+		echo
+	done
 }
 
 table_header() {
@@ -599,6 +646,7 @@ section_table() {
 		table_row "${LABELS[$row]}" "$sec" "$row" 1000
 	done
 	echo
+	probenotes "$sec"
 	[ -f "$RES/$sec/seconds" ] && echo "Section time: $(cat "$RES/$sec/seconds") s." && echo
 }
 
@@ -684,7 +732,8 @@ report() {
 						line+=" ${msg//|/\\|} |"
 					elif [ -s "$RES/scaling/$m-$n.$r" ]; then
 						if [ "$m" = list ]; then v=$(median scaling "list-$n" "$r" 1000); else v=$(mean "$RES/scaling/$m-$n.$r" 1000); fi
-						line+=" $v |"
+						msg=$(errnote scaling "$m-$n" "$r")
+						line+=" $v${msg//|/\\|} |"
 					else
 						line+=" - |"
 					fi
@@ -802,6 +851,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 SELF=$(readlink -f "$0")
+CALLER_DIR=$PWD
 TOP=$(cd "$(dirname "$SELF")/../.." && pwd)
 export PATH=/usr/local/go/bin:$PATH:/usr/sbin:/sbin
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -810,11 +860,11 @@ else
 	export N=${BENCH_N:-30} SCALE=${BENCH_SCALE:-10 50 100 200} LISTN=${BENCH_LIST_CONTAINERS:-200}
 fi
 CMDLINE=
-for v in BENCH_QUICK BENCH_N BENCH_SCALE BENCH_LIST_CONTAINERS BENCH_SKIP BENCH_USER BENCH_SECCOMP_PROFILE HAKO_BIN; do
+for v in BENCH_QUICK BENCH_N BENCH_SCALE BENCH_LIST_CONTAINERS BENCH_SKIP BENCH_USER BENCH_MAXFAIL BENCH_SECCOMP_PROFILE HAKO_BIN; do
 	[ -n "${!v:-}" ] && CMDLINE+="$v=$(printf %q "${!v}") "
 done
 if [ -n "${BENCH_INVOKED_AS:-}" ]; then CMDLINE+="$BENCH_INVOKED_AS"; else CMDLINE+="$0${*:+ $*}"; fi
-export SKIP=${BENCH_SKIP:-} BENCH_USER=${BENCH_USER:-hakobench}
+export SKIP=${BENCH_SKIP:-} BENCH_USER=${BENCH_USER:-hakobench} MAXFAIL=${BENCH_MAXFAIL:-3}
 export P=hb$$
 export W RES RL GOHELLO SHIM HAKO BUNDLE_TRUE BUNDLE_SLEEP BUNDLE_SC_TRUE BUNDLE_SC_SLEEP
 export BUID='' BGID='' SUBSTART='' SUBSIZE=''
@@ -860,7 +910,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 cd "$TOP" || exit 1
 if [ -n "${HAKO_BIN:-}" ]; then
-	HAKO_SRC=$HAKO_BIN
+	HAKO_SRC=$(cd "$CALLER_DIR" && readlink -f "$HAKO_BIN")
 else
 	HAKO_SRC=$TOP/bin/hako
 	if [ ! -x "$HAKO_SRC" ]; then
