@@ -180,7 +180,8 @@ rec() { echo $(($4 - $3)) >>"$R/$1.$2"; }
 # rowfail ROW RT MESSAGE: records one failure of ROW for RT (a line in $R/ROW.RT.err).
 rowfail() {
 	local msg
-	msg=$(printf '%s\n' "$3" | grep -v '^\s*$' | tail -n 1 | cut -c1-200)
+	# the last non-empty line, without runc's logrus prefix
+	msg=$(printf '%s\n' "$3" | grep -v '^\s*$' | tail -n 1 | sed 's/time="[^"]*" level=[a-z]* msg=//' | cut -c1-200)
 	echo "${msg:-exit status non-zero, no message}" >>"$R/$1.$2.err"
 }
 # failedrow ROW RT: the row is given up for RT: its probe failed, or the row failed
@@ -663,7 +664,7 @@ target() {
 	if [ -z "$h" ] || [ -z "$o" ]; then
 		local why=
 		[ -z "$h" ] && why="hako: $(failmsg "$sec" "$row" hako)"
-		[ -z "$o" ] && why="$why $oname: $(failmsg "$sec" "$row" "$other")"
+		[ -z "$o" ] && why="${why:+$why; }$oname: $(failmsg "$sec" "$row" "$other")"
 		why=${why//|/\\|}
 		echo "| $label | $sec | ${h:--} | ${o:--} | - | ≤ $limit | n/a (${why:-not measured}) |"
 		return
@@ -688,6 +689,7 @@ report() {
 	echo "- runc: $(runc --version 2>/dev/null | head -n 1 | sed 's/^runc //') ($(command -v runc)); crun: $(crun --version 2>/dev/null | head -n 1 | sed 's/^crun //') ($(command -v crun), with the LD_PRELOAD memlock shim)"
 	echo "- N=$N interleaved runs per row; list with $LISTN containers; scaling n = $SCALE${SKIP:+; skipped: $SKIP}"
 	echo "- seccomp profile: $SECCOMP_SRC"
+	[ -n "$KEYS_NOTE" ] && echo "- $KEYS_NOTE"
 	echo
 	echo "Times in ms of wall time (median (min–max) of N runs); ratio = runtime median / hako median"
 	echo "(above 1: hako is faster)."
@@ -875,6 +877,7 @@ BUNDLE_TRUE=$W/bundle-true BUNDLE_SLEEP=$W/bundle-sleep
 BUNDLE_SC_TRUE=$W/bundle-sc-true BUNDLE_SC_SLEEP=$W/bundle-sc-sleep
 mkdir -p "$RES"
 INNER_PID=
+RESTORE_KEYS='' RESTORE_BYTES='' want_keys='' want_bytes=''
 ADDED_USER=
 ADDED_SUB=()
 
@@ -896,6 +899,13 @@ outer_cleanup() {
 	if [ -n "$ADDED_USER" ]; then
 		kill_user_procs
 		userdel "$BENCH_USER" >/dev/null 2>&1 || echo "bench: userdel $BENCH_USER failed" >&2
+	fi
+	# the key quotas, unless someone changed them meanwhile
+	if [ -n "${RESTORE_KEYS:-}" ] && [ "$(cat /proc/sys/kernel/keys/maxkeys)" = "$want_keys" ]; then
+		echo "$RESTORE_KEYS" >/proc/sys/kernel/keys/maxkeys
+	fi
+	if [ -n "${RESTORE_BYTES:-}" ] && [ "$(cat /proc/sys/kernel/keys/maxbytes)" = "$want_bytes" ]; then
+		echo "$RESTORE_BYTES" >/proc/sys/kernel/keys/maxbytes
 	fi
 	local a
 	for a in "${ADDED_SUB[@]}"; do
@@ -1128,6 +1138,28 @@ if ! skipped rootless; then
 	if ! rootless_setup >"$W/rootless-setup.msg"; then
 		cp "$W/rootless-setup.msg" "$RES/rootless/setup.failed"
 		echo "bench: rootless set-up failed: $(cat "$W/rootless-setup.msg")" >&2
+	fi
+fi
+
+# Every rootless container gets a session keyring from each runtime, charged to the
+# user's key quota (kernel.keys.maxkeys, 200 keys and maxbytes 20000 by default): the
+# list row keeps 3 × LISTN containers of the user alive at once. Raise the two limits
+# for the run if they are too low; they are put back on exit.
+KEYS_NOTE=
+if ! skipped rootless && [ ! -f "$RES/rootless/setup.failed" ]; then
+	want_keys=$((3 * LISTN + 300))
+	want_bytes=$((want_keys * 200))
+	old_keys=$(cat /proc/sys/kernel/keys/maxkeys 2>/dev/null || echo 0)
+	old_bytes=$(cat /proc/sys/kernel/keys/maxbytes 2>/dev/null || echo 0)
+	if [ "$old_keys" -gt 0 ] && [ "$old_keys" -lt "$want_keys" ]; then
+		echo "$want_keys" >/proc/sys/kernel/keys/maxkeys && RESTORE_KEYS=$old_keys
+	fi
+	if [ "$old_bytes" -gt 0 ] && [ "$old_bytes" -lt "$want_bytes" ]; then
+		echo "$want_bytes" >/proc/sys/kernel/keys/maxbytes && RESTORE_BYTES=$old_bytes
+	fi
+	if [ -n "${RESTORE_KEYS:-}${RESTORE_BYTES:-}" ]; then
+		KEYS_NOTE="kernel.keys.maxkeys/maxbytes raised from $old_keys/$old_bytes to $(cat /proc/sys/kernel/keys/maxkeys)/$(cat /proc/sys/kernel/keys/maxbytes) for the run (each runtime gives every rootless container a session keyring, charged to the user; restored afterwards)"
+		echo "bench: $KEYS_NOTE" >&2
 	fi
 fi
 
