@@ -162,9 +162,7 @@ func (c *Container) Delete(force bool, warn func(error)) error {
 	}
 	if c.State.Hooks != nil && len(c.State.Hooks.Poststop) > 0 {
 		st, _ := json.Marshal(c.State.OCIState())
-		if err := hooks.Run("poststop", c.State.Hooks.Poststop, st); err != nil && warn != nil {
-			warn(err)
-		}
+		hooks.RunAll("poststop", c.State.Hooks.Poststop, st, warn)
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state of %q: %w", c.State.ID, err)

@@ -238,14 +238,23 @@ func TestHooksFailures(t *testing.T) {
 	t.Run("poststop", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
+		after := filepath.Join(e.dir, "after-failure")
 		b := e.newBundle(func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/false", Args: []string{"false"}, Env: e.hookEnv()}}}
+			// The hook after the failing one still runs (spec, lifecycle
+			// step 13: "the remaining hooks ... continue").
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{
+				{Path: "/bin/false", Args: []string{"false"}, Env: e.hookEnv()},
+				{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + after}, Env: e.hookEnv()},
+			}}
 		})
 		c := e.mustCreate(b)
 		c.mustStart()
 		e.waitStatus(c.id, "stopped")
 		if r := e.hako("delete", c.id); r.code != 0 {
 			t.Errorf("a failing poststop hook must only warn: %s", r)
+		}
+		if data, err := os.ReadFile(after); err != nil || string(data) != "ran\n" {
+			t.Errorf("the poststop hook after a failing one did not run: %q, %v", data, err)
 		}
 		if st, _ := e.state(c.id); st != nil {
 			t.Errorf("container still there after delete: %+v", st)
