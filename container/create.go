@@ -272,7 +272,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 		NoNewKeyring: o.NoNewKeyring,
 		PreserveFDs:  o.PreserveFDs,
 		RuntimeHooks: runtimeHooks,
-		State:        c.State.OCIState(),
+		State:        createHookState(&c.State),
 		Seccomp:      o.compiledSeccomp,
 	}
 	raw, err := json.Marshal(&cfg)
@@ -306,7 +306,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 				return initPid, err
 			}
 		case syncmsg.TypeHooks:
-			st, _ := json.Marshal(c.State.OCIState())
+			st, _ := json.Marshal(createHookState(&c.State))
 			if err := hooks.Run("prestart", sp.Hooks.Prestart, st); err != nil {
 				return initPid, err
 			}
@@ -616,4 +616,14 @@ func writePidFile(path string, pid int) error {
 		return fmt.Errorf("pid file %s: %w", path, err)
 	}
 	return nil
+}
+
+// createHookState is the state the prestart, createRuntime and
+// createContainer hooks read: status "created", because they are steps 3
+// to 5 of the lifecycle and runtime-spec's "creating" is step 2 (the
+// environment being made), "created" what follows it.
+func createHookState(s *State) specs.State {
+	st := s.OCIState()
+	st.Status = specs.StateCreated
+	return st
 }
