@@ -17,7 +17,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm bench
+.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm conformance bench
 
 all: build
 
@@ -73,6 +73,14 @@ test-systemd: build
 # rootless. The image is built once and cached in /var/cache/hako-vm.
 test-vm: build
 	test/vm/run.sh
+
+# The OCI conformance tier: every validation program of runtime-tools (a
+# pinned pseudo-version, built once and cached in
+# /var/cache/hako-conformance) against bin/hako; a table and "N passed, M
+# failed, K skipped". CONFORMANCE_RUNTIME=runc (or crun) gives the same
+# table for another runtime; see test/conformance/run.sh.
+conformance: build
+	HAKO_BIN=$${HAKO_BIN:-$(CURDIR)/bin/hako} test/conformance/run.sh
 
 # hako, runc and crun interleaved on one busybox bundle (BENCH_N runs per
 # row, default 30); the table goes to _output/bench.md. Not part of test.

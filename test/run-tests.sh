@@ -162,12 +162,13 @@ total_failed=${total_failed:-1}
 [ "$test_rc" -eq 0 ] && [ "$summary_rc" -eq 0 ] || { [ "$total_failed" -gt 0 ] || total_failed=1; }
 
 # The tiers that boot a real systemd (in a namespace container) and a VM
-# (QEMU): each prints its own checks and "N passed, M failed"; they build
-# and cache what they need (debootstrap, a kernel) on their first run.
+# (QEMU), and the OCI conformance suite (runtime-tools): each prints its
+# own checks and "N passed, M failed[, K skipped]"; they build and cache
+# what they need (debootstrap, a kernel, the suite) on their first run.
 if [ "$(id -u)" -ne 0 ]; then
-	echo "== the systemd and VM tiers need root: not run (not counted)"
+	echo "== the systemd, VM and conformance tiers need root: not run (not counted)"
 else
-	for tier in systemd vm; do
+	for tier in systemd vm conformance; do
 		echo "== $tier tier (test/$tier/run.sh)"
 		"$top/test/$tier/run.sh" 2>&1 | sed -u -E "s/^([0-9]+ passed, [0-9]+ failed.*)\$/$tier tier: \\1/" | tee "$work/$tier.out"
 		rc=${PIPESTATUS[0]}
