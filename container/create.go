@@ -125,6 +125,18 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	}
 	var initPid int
 	var cg *cgroupv2.Manager
+	// Without a mount namespace of its own, the init binds the rootfs onto
+	// itself in ours: the mount on top of rootfs before and after tells
+	// whether it did, so that a failure or delete detaches only that.
+	hostMounts := sharesMountNS(sp)
+	var rootMountBefore uint64
+	if hostMounts {
+		if rootMountBefore, err = mountID(rootfs); err != nil {
+			os.RemoveAll(dir)
+			c.Close()
+			return nil, fmt.Errorf("root.path %s: %w", rootfs, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			if c.initSock != nil {
@@ -134,6 +146,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 				unix.Kill(initPid, unix.SIGKILL)
 				var ws unix.WaitStatus
 				unix.Wait4(initPid, &ws, 0, nil)
+			}
+			if hostMounts {
+				if id, _ := mountID(rootfs); id != rootMountBefore {
+					unix.Unmount(rootfs, unix.MNT_DETACH)
+				}
 			}
 			c.removeCgroup()
 			os.RemoveAll(dir)
@@ -167,6 +184,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	initPid, err = c.spawnInit(sp, o, cg, scope)
 	if err != nil {
 		return nil, err
+	}
+	if hostMounts {
+		if id, _ := mountID(rootfs); id != rootMountBefore {
+			c.State.HostRootMount = id
+		}
 	}
 	c.State.Status = specs.StateCreated
 	c.State.Created = time.Now().UTC()
@@ -260,8 +282,10 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 			return initPid, err
 		}
 	}
-	if c.State.MntNS, err = nsInode(initPid, "mnt"); err != nil {
-		return initPid, err
+	if !sharesMountNS(sp) {
+		if c.State.MntNS, err = nsInode(initPid, "mnt"); err != nil {
+			return initPid, err
+		}
 	}
 
 	runtimeHooks := sp.Hooks != nil && (len(sp.Hooks.Prestart) > 0 || len(sp.Hooks.CreateRuntime) > 0)
@@ -269,6 +293,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 		Spec:         sp,
 		Rootfs:       c.State.Rootfs,
 		NoPivot:      o.NoPivot,
+		HostMountNS:  sharesMountNS(sp),
 		NoNewKeyring: o.NoNewKeyring,
 		PreserveFDs:  o.PreserveFDs,
 		RuntimeHooks: runtimeHooks,
@@ -558,9 +583,6 @@ func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
 	if sp.Linux == nil {
 		return b, nil, nil
 	}
-	// A mount namespace is always made: hako never mounts into the
-	// caller's, even when the config leaves it out.
-	newMount := true
 	for i, ns := range sp.Linux.Namespaces {
 		flag, ok := nsFlags[ns.Type]
 		if !ok {
@@ -568,18 +590,12 @@ func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
 		}
 		if ns.Path != "" {
 			b.Joins = append(b.Joins, nsexec.Join{Type: flag, Path: ns.Path})
-			if ns.Type == specs.MountNamespace {
-				newMount = false
-			}
 			continue
 		}
 		b.Unshare |= uintptr(flag)
 		if ns.Type == specs.UserNamespace {
 			u = &userNS{uidMap: sp.Linux.UIDMappings, gidMap: sp.Linux.GIDMappings}
 		}
-	}
-	if newMount {
-		b.Unshare |= unix.CLONE_NEWNS
 	}
 	if b.Unshare&unix.CLONE_NEWTIME != 0 {
 		for _, clock := range []string{"monotonic", "boottime"} {
@@ -626,4 +642,28 @@ func createHookState(s *State) specs.State {
 	st := s.OCIState()
 	st.Status = specs.StateCreated
 	return st
+}
+
+// sharesMountNS says the config lists no mount namespace: the container
+// runs in its creator's (runtime-spec config-linux.md: a namespace type
+// that is not listed is inherited from the runtime).
+func sharesMountNS(sp *specs.Spec) bool {
+	if sp.Linux == nil {
+		return true
+	}
+	for _, ns := range sp.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// mountID is the id of the mount on top of path, in this mount namespace.
+func mountID(path string) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
 }

@@ -27,6 +27,15 @@ func TestBootstrapFor(t *testing.T) {
 			fork:    true,
 		},
 		{
+			// The caller's mount namespace is inherited (and no fork).
+			name:    "no mount namespace",
+			ns:      []specs.LinuxNamespace{{Type: "network"}, {Type: "uts"}},
+			unshare: unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
+		},
+		{
+			name: "no namespace at all",
+		},
+		{
 			name:    "no pid namespace: no fork",
 			ns:      []specs.LinuxNamespace{{Type: "mount"}, {Type: "uts"}},
 			unshare: unix.CLONE_NEWNS | unix.CLONE_NEWUTS,

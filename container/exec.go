@@ -143,6 +143,8 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	raw, err := json.Marshal(&containerinit.Config{
 		Exec:        true,
 		Spec:        &execSpec,
+		Rootfs:      c.State.Rootfs,
+		HostMountNS: sharesMountNS(sp),
 		PreserveFDs: o.PreserveFDs,
 		State:       c.State.OCIState(),
 		Seccomp:     compiled,
