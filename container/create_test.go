@@ -162,3 +162,24 @@ func TestPeekCreatingAndStale(t *testing.T) {
 		t.Error("missing container found")
 	}
 }
+
+func TestSharesMountNS(t *testing.T) {
+	tests := []struct {
+		name string
+		sp   *specs.Spec
+		want bool
+	}{
+		{"no linux section", &specs.Spec{}, true},
+		{"no namespaces", &specs.Spec{Linux: &specs.Linux{}}, true},
+		{"others only", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "network"}}}}, true},
+		{"new mount namespace", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}}}}, false},
+		{"joined mount namespace", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "mount", Path: "/proc/1/ns/mnt"}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sharesMountNS(tt.sp); got != tt.want {
+				t.Errorf("sharesMountNS = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
