@@ -23,7 +23,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) -extld
 RUN ?=
 TESTFLAGS ?=
 
-.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm test-clients bench
+.PHONY: all build test unit integration install demo vet clean deps test-systemd test-vm test-clients conformance bench
 
 all: build
 
@@ -85,6 +85,14 @@ test-vm: build
 # suite: test/clients/run.sh podman).
 test-clients: build
 	test/clients/run.sh
+
+# The OCI conformance tier: every validation program of runtime-tools (a
+# pinned pseudo-version, built once and cached in
+# /var/cache/hako-conformance) against bin/hako; a table and "N passed, M
+# failed, K skipped". CONFORMANCE_RUNTIME=runc (or crun) gives the same
+# table for another runtime; see test/conformance/run.sh.
+conformance: build
+	HAKO_BIN=$${HAKO_BIN:-$(CURDIR)/bin/hako} test/conformance/run.sh
 
 # hako, runc and crun interleaved on one busybox bundle (BENCH_N runs per
 # row, default 30): as root, as a rootless user, with podman's seccomp

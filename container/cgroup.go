@@ -69,15 +69,24 @@ func (s *Store) setupCgroup(sp *specs.Spec, id string) (*cgroupv2.Manager, strin
 }
 
 // withConfigDevices adds an allow rule for every linux.devices entry, which
-// the container is meant to use, after the config's own rules.
+// the container is meant to use, after the config's own rules. A FIFO ("p")
+// is no device for the device controller and needs no rule; an unbuffered
+// character device ("u") is a character device ("c") to it.
 func withConfigDevices(rules []specs.LinuxDeviceCgroup, sp *specs.Spec) []specs.LinuxDeviceCgroup {
 	if sp.Linux == nil || len(sp.Linux.Devices) == 0 {
 		return rules
 	}
 	out := append([]specs.LinuxDeviceCgroup(nil), rules...)
 	for _, d := range sp.Linux.Devices {
+		typ := d.Type
+		switch typ {
+		case "p":
+			continue
+		case "u":
+			typ = "c"
+		}
 		major, minor := d.Major, d.Minor
-		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
 	}
 	return out
 }

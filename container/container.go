@@ -62,6 +62,10 @@ type State struct {
 	// own): without a pid namespace, membership in it tells which
 	// processes belong to the container.
 	MntNS uint64 `json:"mntNs,omitempty"`
+	// HostRootMount is the id of the rootfs bind that the init of a
+	// container without a mount namespace of its own made in its
+	// creator's; delete detaches it, with every mount of the container.
+	HostRootMount uint64 `json:"hostRootMount,omitempty"`
 	// Hooks are kept for poststop, which runs when the bundle may be gone.
 	Hooks *specs.Hooks `json:"hooks,omitempty"`
 	// Cgroup is the container's cgroup, relative to the unified

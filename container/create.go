@@ -119,6 +119,18 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	var initPid int
 	var cg *cgroupv2.Manager
 	var devices *cgroupv2.DeviceFilter
+	// Without a mount namespace of its own, the init binds the rootfs onto
+	// itself in ours: the mount on top of rootfs before and after tells
+	// whether it did, so that a failure or delete detaches only that.
+	hostMounts := sharesMountNS(sp)
+	var rootMountBefore uint64
+	if hostMounts {
+		if rootMountBefore, err = mountID(rootfs); err != nil {
+			os.RemoveAll(dir)
+			c.Close()
+			return nil, fmt.Errorf("root.path %s: %w", rootfs, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			if c.initSock != nil {
@@ -128,6 +140,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 				unix.Kill(initPid, unix.SIGKILL)
 				var ws unix.WaitStatus
 				unix.Wait4(initPid, &ws, 0, nil)
+			}
+			if hostMounts {
+				if id, _ := mountID(rootfs); id != rootMountBefore {
+					unix.Unmount(rootfs, unix.MNT_DETACH)
+				}
 			}
 			c.removeCgroup()
 			os.RemoveAll(dir)
@@ -174,6 +191,11 @@ func (s *Store) Create(o *CreateOptions) (_ *Container, err error) {
 	initPid, err = c.spawnInit(sp, o, cg, scope, afterLaunch)
 	if err != nil {
 		return nil, err
+	}
+	if hostMounts {
+		if id, _ := mountID(rootfs); id != rootMountBefore {
+			c.State.HostRootMount = id
+		}
 	}
 	c.State.Status = specs.StateCreated
 	c.State.Created = time.Now().UTC()
@@ -267,8 +289,10 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 			return initPid, err
 		}
 	}
-	if c.State.MntNS, err = nsInode(initPid, "mnt"); err != nil {
-		return initPid, err
+	if !sharesMountNS(sp) {
+		if c.State.MntNS, err = nsInode(initPid, "mnt"); err != nil {
+			return initPid, err
+		}
 	}
 
 	runtimeHooks := sp.Hooks != nil && (len(sp.Hooks.Prestart) > 0 || len(sp.Hooks.CreateRuntime) > 0)
@@ -276,10 +300,11 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 		Spec:         sp,
 		Rootfs:       c.State.Rootfs,
 		NoPivot:      o.NoPivot,
+		HostMountNS:  sharesMountNS(sp),
 		NoNewKeyring: o.NoNewKeyring,
 		PreserveFDs:  o.PreserveFDs,
 		RuntimeHooks: runtimeHooks,
-		State:        c.State.OCIState(),
+		State:        createHookState(&c.State),
 		Seccomp:      o.compiledSeccomp,
 	}
 	raw, err := json.Marshal(&cfg)
@@ -313,7 +338,7 @@ func (c *Container) spawnInit(sp *specs.Spec, o *CreateOptions, cg *cgroupv2.Man
 				return initPid, err
 			}
 		case syncmsg.TypeHooks:
-			st, _ := json.Marshal(c.State.OCIState())
+			st, _ := json.Marshal(createHookState(&c.State))
 			if err := hooks.Run("prestart", sp.Hooks.Prestart, st); err != nil {
 				return initPid, err
 			}
@@ -613,9 +638,6 @@ func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
 	if sp.Linux == nil {
 		return b, nil, nil
 	}
-	// A mount namespace is always made: hako never mounts into the
-	// caller's, even when the config leaves it out.
-	newMount := true
 	for i, ns := range sp.Linux.Namespaces {
 		flag, ok := nsFlags[ns.Type]
 		if !ok {
@@ -623,18 +645,12 @@ func bootstrapFor(sp *specs.Spec) (*nsexec.Bootstrap, *userNS, error) {
 		}
 		if ns.Path != "" {
 			b.Joins = append(b.Joins, nsexec.Join{Type: flag, Path: ns.Path})
-			if ns.Type == specs.MountNamespace {
-				newMount = false
-			}
 			continue
 		}
 		b.Unshare |= uintptr(flag)
 		if ns.Type == specs.UserNamespace {
 			u = &userNS{uidMap: sp.Linux.UIDMappings, gidMap: sp.Linux.GIDMappings}
 		}
-	}
-	if newMount {
-		b.Unshare |= unix.CLONE_NEWNS
 	}
 	if b.Unshare&unix.CLONE_NEWTIME != 0 {
 		for _, clock := range []string{"monotonic", "boottime"} {
@@ -671,4 +687,38 @@ func writePidFile(path string, pid int) error {
 		return fmt.Errorf("pid file %s: %w", path, err)
 	}
 	return nil
+}
+
+// createHookState is the state the prestart, createRuntime and
+// createContainer hooks read: status "created", because they are steps 3
+// to 5 of the lifecycle and runtime-spec's "creating" is step 2 (the
+// environment being made), "created" what follows it.
+func createHookState(s *State) specs.State {
+	st := s.OCIState()
+	st.Status = specs.StateCreated
+	return st
+}
+
+// sharesMountNS says the config lists no mount namespace: the container
+// runs in its creator's (runtime-spec config-linux.md: a namespace type
+// that is not listed is inherited from the runtime).
+func sharesMountNS(sp *specs.Spec) bool {
+	if sp.Linux == nil {
+		return true
+	}
+	for _, ns := range sp.Linux.Namespaces {
+		if ns.Type == specs.MountNamespace {
+			return false
+		}
+	}
+	return true
+}
+
+// mountID is the id of the mount on top of path, in this mount namespace.
+func mountID(path string) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, err
+	}
+	return stx.Mnt_id, nil
 }

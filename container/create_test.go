@@ -27,6 +27,15 @@ func TestBootstrapFor(t *testing.T) {
 			fork:    true,
 		},
 		{
+			// The caller's mount namespace is inherited (and no fork).
+			name:    "no mount namespace",
+			ns:      []specs.LinuxNamespace{{Type: "network"}, {Type: "uts"}},
+			unshare: unix.CLONE_NEWNET | unix.CLONE_NEWUTS,
+		},
+		{
+			name: "no namespace at all",
+		},
+		{
 			name:    "no pid namespace: no fork",
 			ns:      []specs.LinuxNamespace{{Type: "mount"}, {Type: "uts"}},
 			unshare: unix.CLONE_NEWNS | unix.CLONE_NEWUTS,
@@ -151,5 +160,26 @@ func TestPeekCreatingAndStale(t *testing.T) {
 	}
 	if _, err := s.Peek("nope"); err == nil {
 		t.Error("missing container found")
+	}
+}
+
+func TestSharesMountNS(t *testing.T) {
+	tests := []struct {
+		name string
+		sp   *specs.Spec
+		want bool
+	}{
+		{"no linux section", &specs.Spec{}, true},
+		{"no namespaces", &specs.Spec{Linux: &specs.Linux{}}, true},
+		{"others only", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "network"}}}}, true},
+		{"new mount namespace", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "pid"}, {Type: "mount"}}}}, false},
+		{"joined mount namespace", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: "mount", Path: "/proc/1/ns/mnt"}}}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := sharesMountNS(tt.sp); got != tt.want {
+				t.Errorf("sharesMountNS = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -93,7 +93,9 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		}
 	}
 	var plan []byte
-	if containerinit.PlanFits(o.Process, compiled) {
+	// A container in the caller's mount namespace is entered with a
+	// chroot, which the Go path does.
+	if !sharesMountNS(sp) && containerinit.PlanFits(o.Process, compiled) {
 		pl, err := containerinit.BuildExecPlan(sp, o.Process, compiled, o.PreserveFDs)
 		if err != nil {
 			return -1, fmt.Errorf("exec in container %q: %w", c.State.ID, err)
@@ -167,6 +169,8 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		raw, err := json.Marshal(&containerinit.Config{
 			Exec:        true,
 			Spec:        &execSpec,
+			Rootfs:      c.State.Rootfs,
+			HostMountNS: sharesMountNS(sp),
 			PreserveFDs: o.PreserveFDs,
 			State:       c.State.OCIState(),
 			Seccomp:     compiled,

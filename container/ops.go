@@ -198,11 +198,12 @@ func (c *Container) Delete(force bool, warn func(error)) error {
 	if err := c.removeCgroup(); err != nil {
 		return fmt.Errorf("delete container %q: %w", c.State.ID, err)
 	}
+	if err := c.detachHostMounts(); err != nil {
+		return fmt.Errorf("delete container %q: %w", c.State.ID, err)
+	}
 	if c.State.Hooks != nil && len(c.State.Hooks.Poststop) > 0 {
 		st, _ := json.Marshal(c.State.OCIState())
-		if err := hooks.Run("poststop", c.State.Hooks.Poststop, st); err != nil && warn != nil {
-			warn(err)
-		}
+		hooks.RunAll("poststop", c.State.Hooks.Poststop, st, warn)
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state of %q: %w", c.State.ID, err)
@@ -310,4 +311,21 @@ func (c *Container) Resume() error {
 		return c.wrongStatus("resume", StatusPaused)
 	}
 	return c.cgroup().Thaw()
+}
+
+// detachHostMounts detaches the rootfs bind, and every mount under it, of
+// a container without a mount namespace of its own, if it is still the
+// mount on top of the rootfs here. From another mount namespace it is not
+// visible (delete from there leaves it, as the namespace's owner would).
+func (c *Container) detachHostMounts() error {
+	if c.State.HostRootMount == 0 {
+		return nil
+	}
+	if id, err := mountID(c.State.Rootfs); err != nil || id != c.State.HostRootMount {
+		return nil
+	}
+	if err := unix.Unmount(c.State.Rootfs, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the mounts at %s: %w", c.State.Rootfs, err)
+	}
+	return nil
 }

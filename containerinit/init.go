@@ -37,10 +37,14 @@ type Config struct {
 	Exec bool        `json:"exec,omitempty"`
 	Spec *specs.Spec `json:"spec"`
 	// Rootfs is the absolute host path of the root filesystem.
-	Rootfs       string `json:"rootfs"`
-	NoPivot      bool   `json:"noPivot,omitempty"`
-	NoNewKeyring bool   `json:"noNewKeyring,omitempty"`
-	PreserveFDs  int    `json:"preserveFds,omitempty"`
+	Rootfs  string `json:"rootfs"`
+	NoPivot bool   `json:"noPivot,omitempty"`
+	// HostMountNS: the config lists no mount namespace, the init runs in
+	// the caller's (see mounts.RootfsConfig). For Exec, the process
+	// chroots into Rootfs, the container's root in that namespace.
+	HostMountNS  bool `json:"hostMountNS,omitempty"`
+	NoNewKeyring bool `json:"noNewKeyring,omitempty"`
+	PreserveFDs  int  `json:"preserveFds,omitempty"`
 	// RuntimeHooks says the parent has prestart or createRuntime hooks
 	// to run once the mounts are made: the init pauses for them.
 	RuntimeHooks bool `json:"runtimeHooks,omitempty"`
@@ -253,6 +257,13 @@ func execProcess(cfg *Config, syncSock *os.File) error {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err)
 	}
+	if cfg.HostMountNS {
+		// No mount namespace to join: the container's root is its
+		// rootfs in this one.
+		if err := mounts.Chroot(cfg.Rootfs); err != nil {
+			return err
+		}
+	}
 	if cfg.Spec.Process.Terminal {
 		if err := setupTerminal(syncSock, cfg.Spec.Process.ConsoleSize, false); err != nil {
 			return err
@@ -279,10 +290,11 @@ func runHooks(phase string, hs []specs.Hook, st specs.State) error {
 func rootfsConfig(cfg *Config) *mounts.RootfsConfig {
 	s := cfg.Spec
 	rc := &mounts.RootfsConfig{
-		Rootfs:   cfg.Rootfs,
-		Mounts:   s.Mounts,
-		NoPivot:  cfg.NoPivot,
-		Detached: cfg.detached,
+		Rootfs:      cfg.Rootfs,
+		Mounts:      s.Mounts,
+		NoPivot:     cfg.NoPivot,
+		HostMountNS: cfg.HostMountNS,
+		Detached:    cfg.detached,
 	}
 	if s.Root != nil {
 		rc.Readonly = s.Root.Readonly

@@ -27,6 +27,18 @@ func Run(name string, hooks []specs.Hook, state []byte) error {
 	return nil
 }
 
+// RunAll runs every hook of one phase in order, also the ones after a
+// failure, and passes each failure to failed. This is poststop's rule: a
+// failing hook is a warning and the remaining hooks run as if it had
+// succeeded (runtime-spec, lifecycle step 13).
+func RunAll(name string, hooks []specs.Hook, state []byte, failed func(error)) {
+	for i := range hooks {
+		if err := runOne(&hooks[i], state); err != nil && failed != nil {
+			failed(fmt.Errorf("%s hook #%d (%s): %w", name, i, hooks[i].Path, err))
+		}
+	}
+}
+
 func runOne(h *specs.Hook, state []byte) error {
 	ctx := context.Background()
 	if h.Timeout != nil {

@@ -60,3 +60,41 @@ func TestLargeStateToHookThatDoesNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRunAllContinuesAfterFailures(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	appendHook := func(word string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo " + word + ` >> "$OUT"`}, Env: []string{"OUT=" + out}}
+	}
+	tests := []struct {
+		name     string
+		hooks    []specs.Hook
+		wantOut  string
+		wantErrs []string
+	}{
+		{name: "all succeed", hooks: []specs.Hook{appendHook("a"), appendHook("b")}, wantOut: "a\nb\n"},
+		{name: "first fails", hooks: []specs.Hook{{Path: "/bin/false"}, appendHook("b")}, wantOut: "b\n",
+			wantErrs: []string{"poststop hook #0 (/bin/false): exit status 1"}},
+		{name: "every other fails", hooks: []specs.Hook{appendHook("a"), {Path: "/nonexistent/hook"}, appendHook("c"), {Path: "/bin/false"}},
+			wantOut: "a\nc\n", wantErrs: []string{"poststop hook #1 (/nonexistent/hook)", "poststop hook #3 (/bin/false)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.Remove(out)
+			var errs []error
+			RunAll("poststop", tt.hooks, []byte(`{}`), func(err error) { errs = append(errs, err) })
+			b, _ := os.ReadFile(out)
+			if string(b) != tt.wantOut {
+				t.Errorf("hooks wrote %q, want %q", b, tt.wantOut)
+			}
+			if len(errs) != len(tt.wantErrs) {
+				t.Fatalf("failures %v, want %d", errs, len(tt.wantErrs))
+			}
+			for i, w := range tt.wantErrs {
+				if !strings.Contains(errs[i].Error(), w) {
+					t.Errorf("failure %d: %v, want it to contain %q", i, errs[i], w)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,13 @@ type RootfsConfig struct {
 	InUserNS bool
 	// NoPivot uses MS_MOVE and chroot instead of pivot_root (--no-pivot).
 	NoPivot bool
+	// HostMountNS says the container has no mount namespace of its own
+	// (the config lists none): the init runs in its caller's. Nothing
+	// outside the rootfs is changed then: "/" keeps its propagation, the
+	// rootfs bind is made rprivate so that the container's mounts do not
+	// propagate to the caller's peers, and the init chroots instead of
+	// pivoting. The caller's runtime detaches the bind at delete.
+	HostMountNS bool
 	// MaskedPaths and ReadonlyPaths are linux.maskedPaths and linux.readonlyPaths.
 	MaskedPaths   []string
 	ReadonlyPaths []string

@@ -10,6 +10,11 @@ import (
 // onto "/" and chroots instead (for a root that pivot_root refuses, such as
 // a ramfs).
 func PivotRoot(cfg *RootfsConfig) error {
+	if cfg.HostMountNS {
+		// The caller's namespace keeps its root: only this process
+		// (and what it execs) moves into the rootfs.
+		return Chroot(cfg.Rootfs)
+	}
 	if cfg.NoPivot {
 		return moveRoot(cfg.Rootfs)
 	}
@@ -60,6 +65,20 @@ func moveRoot(rootfs string) error {
 	}
 	if err := syscall.Chdir("/"); err != nil {
 		return fmt.Errorf("move rootfs %s to /: chdir /: %w", rootfs, err)
+	}
+	return nil
+}
+
+// Chroot makes rootfs the root and working directory of this process.
+func Chroot(rootfs string) error {
+	if err := syscall.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chroot into %s: chdir: %w", rootfs, err)
+	}
+	if err := syscall.Chroot("."); err != nil {
+		return fmt.Errorf("chroot into %s: %w", rootfs, err)
+	}
+	if err := syscall.Chdir("/"); err != nil {
+		return fmt.Errorf("chroot into %s: chdir /: %w", rootfs, err)
 	}
 	return nil
 }

@@ -147,6 +147,9 @@ func Prepare(cfg *RootfsConfig) error {
 	if err != nil {
 		return err
 	}
+	if cfg.HostMountNS {
+		return prepareInHostNS(cfg, rootfs)
+	}
 	if err := syscall.Mount("", "/", "", prop.before, ""); err != nil {
 		return fmt.Errorf("set propagation of / to %s: %w", prop.name, err)
 	}
@@ -168,6 +171,32 @@ func Prepare(cfg *RootfsConfig) error {
 			return fmt.Errorf("make rootfs %s private: %w", rootfs, err)
 		}
 	}
+	return prepareMounts(cfg, rootfs)
+}
+
+// prepareInHostNS is Prepare for a container in its caller's mount
+// namespace: the rootfs bind is made rprivate at once (nothing of the
+// container propagates to the caller's peers; "/" is left alone), and on
+// failure it is detached again, with everything mounted under it.
+func prepareInHostNS(cfg *RootfsConfig, rootfs string) error {
+	if err := syscall.Mount(rootfs, rootfs, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", rootfs, err)
+	}
+	err := syscall.Mount("", rootfs, "", syscall.MS_PRIVATE|syscall.MS_REC, "")
+	if err != nil {
+		err = fmt.Errorf("make rootfs %s rprivate: %w", rootfs, err)
+	} else {
+		err = prepareMounts(cfg, rootfs)
+	}
+	if err != nil {
+		syscall.Unmount(rootfs, syscall.MNT_DETACH)
+	}
+	return err
+}
+
+// prepareMounts makes the configured mounts, devices and /dev symlinks in
+// the rootfs, which is bound onto itself.
+func prepareMounts(cfg *RootfsConfig, rootfs string) error {
 	r, err := openRoot(rootfs)
 	if err != nil {
 		return fmt.Errorf("open rootfs %s: %w", rootfs, err)

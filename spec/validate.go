@@ -123,11 +123,6 @@ func validateNamespaces(nss []specs.LinuxNamespace) error {
 			return fmt.Errorf("%s.path: %q is not an absolute path", field, ns.Path)
 		}
 	}
-	// Without a mount namespace the rootfs would be set up in the
-	// runtime's own mount namespace.
-	if _, ok := seen[specs.MountNamespace]; !ok {
-		return errors.New("linux.namespaces: a mount namespace is required")
-	}
 	return nil
 }
 

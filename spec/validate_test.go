@@ -300,8 +300,9 @@ func TestValidateNamespaces(t *testing.T) {
 		}, want: "linux.namespaces[6].type: duplicate pid namespace (also linux.namespaces[0])"},
 		{name: "relative path", mutate: func(s *specs.Spec) { setNS(s, specs.IPCNamespace, "ns/ipc") },
 			want: `linux.namespaces[2].path: "ns/ipc" is not an absolute path`},
-		{name: "no mount namespace", mutate: func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
-			want: "linux.namespaces: a mount namespace is required"},
+		// Inherited from the runtime (config-linux.md, Namespaces).
+		{name: "no mount namespace", mutate: func(s *specs.Spec) { dropNS(s, specs.MountNamespace) }},
+		{name: "no namespace at all", mutate: func(s *specs.Spec) { s.Linux.Namespaces = nil; s.Hostname = "" }},
 	})
 }
 

@@ -163,13 +163,14 @@ total_failed=${total_failed:-1}
 [ "$test_rc" -eq 0 ] && [ "$summary_rc" -eq 0 ] || { [ "$total_failed" -gt 0 ] || total_failed=1; }
 
 # The tiers that boot a real systemd (in a namespace container) and a VM
-# (QEMU), and the clients tier (podman, containerd, Docker from Debian's
-# packages): each prints its own checks and "N passed, M failed"; they
-# build, cache or install what they need on their first run.
+# (QEMU), the OCI conformance suite (runtime-tools) and the clients tier
+# (podman, containerd, Docker from Debian's packages): each prints its own
+# checks and "N passed, M failed[, K skipped]"; they build, cache or
+# install what they need on their first run.
 if [ "$(id -u)" -ne 0 ]; then
-	echo "== the systemd, VM and clients tiers need root: not run (not counted)"
+	echo "== the systemd, VM, conformance and clients tiers need root: not run (not counted)"
 else
-	for tier in systemd vm clients; do
+	for tier in systemd vm conformance clients; do
 		echo "== $tier tier (test/$tier/run.sh)"
 		"$top/test/$tier/run.sh" 2>&1 | sed -u -E "s/^([0-9]+ passed, [0-9]+ failed.*)\$/$tier tier: \\1/" | tee "$work/$tier.out"
 		rc=${PIPESTATUS[0]}

@@ -3,6 +3,8 @@ package integration
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,4 +203,79 @@ func TestNamespacesJoinNetworkByPath(t *testing.T) {
 	if got == hostNS["net"] {
 		t.Errorf("the container has the host's network namespace")
 	}
+}
+
+// TestNamespacesNoMountNamespace leaves the mount namespace out (as
+// runtime-tools' linux_ns_itype does): the container shares the caller's,
+// its root is its rootfs all the same (exec too), its mounts live under the
+// rootfs in the caller's namespace without changing anything else, and
+// delete detaches them all.
+func TestNamespacesNoMountNamespace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.newBundle(func(s *specs.Spec) {
+		setNamespaces(s, specs.PIDNamespace, specs.UTSNamespace)
+	})
+	// A rootfs of its own: the shared one is other tests' bind source.
+	rootfs := b.privateRootfs()
+	if err := os.WriteFile(filepath.Join(rootfs, "marker"), []byte("in the rootfs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before, err := readMountinfo("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, pid := e.startLoop(b)
+	if got := nsLinksOf(t, pid)["mnt"]; got != hostNS["mnt"] {
+		t.Errorf("no mount namespace asked for, but the container has %q, not the caller's %q", got, hostNS["mnt"])
+	}
+	under := mountsUnder(rootfs)
+	for _, want := range []string{rootfs, rootfs + "/proc", rootfs + "/dev"} {
+		if !slices.Contains(under, want) {
+			t.Errorf("mount %s missing in the caller's namespace; under the rootfs: %v", want, under)
+		}
+	}
+	// "/" keeps its propagation (other tests' mounts may come and go).
+	after, _ := readMountinfo("/proc/self/mountinfo")
+	if p1, p2 := rootPropagation(before), rootPropagation(after); p1 != p2 {
+		t.Errorf("propagation of / changed: %q -> %q", p1, p2)
+	}
+	r := e.hako("exec", c.id, "sh", "-c", "cat /marker; ls /proc/1/ns/mnt >/dev/null && echo proc-ok")
+	if r.code != 0 || !fieldsEqual(r.stdout, "in the rootfs proc-ok") {
+		t.Errorf("exec in a container without a mount namespace: %s", r)
+	}
+	if r := e.hako("delete", "--force", c.id); r.code != 0 {
+		t.Fatalf("delete --force: %s", r)
+	}
+	if left := mountsUnder(rootfs); len(left) > 0 {
+		t.Errorf("mounts left in the caller's namespace after delete: %v", left)
+	}
+
+	// A create that fails half-way (a mount whose source is missing,
+	// after /proc and /dev are mounted) leaves no mount either.
+	bad := e.newBundle(func(s *specs.Spec) {
+		setNamespaces(s, specs.PIDNamespace)
+		s.Hostname = ""
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/no/such/source", Options: []string{"bind"}})
+	})
+	badRootfs := bad.privateRootfs()
+	bad.sh("true")
+	if r := e.create(bad); r.create.ok() {
+		t.Errorf("create with a missing mount source succeeded")
+	}
+	if left := mountsUnder(badRootfs); len(left) > 0 {
+		t.Errorf("mounts left in the caller's namespace after a failed create: %v", left)
+	}
+}
+
+// rootPropagation is the optional fields (shared:N, master:N) of the
+// topmost mount at "/".
+func rootPropagation(ms []mountEntry) string {
+	p := "none"
+	for _, m := range ms {
+		if m.MountPoint == "/" {
+			p = strings.Join(m.Optional, " ")
+		}
+	}
+	return p
 }

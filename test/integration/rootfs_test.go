@@ -324,16 +324,24 @@ func TestRootfsLinuxDevices(t *testing.T) {
 	b := e.newBundle(func(s *specs.Spec) {
 		mode := os.FileMode(0o600)
 		uid, gid := uint32(1000), uint32(2000)
-		s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: &mode, UID: &uid, GID: &gid}}
+		s.Linux.Devices = []specs.LinuxDevice{
+			{Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: &mode, UID: &uid, GID: &gid},
+			// A FIFO (no device cgroup rule) and an unbuffered char
+			// device (a "c" rule), as runtime-tools' linux_devices has.
+			{Path: "/dev/myfifo", Type: "p", FileMode: &mode, UID: &uid, GID: &gid},
+			{Path: "/dev/myzero", Type: "u", Major: 1, Minor: 5, FileMode: &mode, UID: &uid, GID: &gid},
+		}
 		major, minor := int64(1), int64(3)
 		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "rwm"})
 		// The owner (1000) writes it: root without CAP_DAC_OVERRIDE could not.
 		s.Process.User = specs.User{UID: 1000, GID: 1000}
 	})
-	b.sh(`stat -c '%F|%t|%T|%a|%u|%g' /dev/mynull; echo data > /dev/mynull && echo write-ok`)
+	b.sh(`stat -c '%F|%t|%T|%a|%u|%g' /dev/mynull; echo data > /dev/mynull && echo write-ok
+stat -c '%F|%a|%u|%g' /dev/myfifo
+stat -c '%F|%t|%T' /dev/myzero; head -c 4 /dev/myzero | wc -c`)
 	out := e.mustRun(b)
-	if !fieldsEqual(out, "character special file|1|3|600|1000|2000 write-ok") {
-		t.Errorf("linux.devices /dev/mynull: %q, want character special file 1:3 mode 600 uid 1000 gid 2000, writable", out)
+	if !fieldsEqual(out, "character special file|1|3|600|1000|2000 write-ok fifo|600|1000|2000 character special file|1|5 4") {
+		t.Errorf("linux.devices: %q, want /dev/mynull character special file 1:3 mode 600 uid 1000 gid 2000, writable; /dev/myfifo a fifo 600 1000:2000; /dev/myzero 1:5 readable", out)
 	}
 }
 
