@@ -734,8 +734,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// SELinuxEnabled says whether the host runs SELinux (selinuxfs is
+// mounted). Tests replace it.
+var SELinuxEnabled = func() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
+}
+
 // validateUnsupported refuses what the config asks for and hako cannot do
 // on this kind of host: silently running without it would be worse.
+//
+// SELinux labels are the exception when the host has no SELinux: a label
+// then confines nothing for any process of the host, so the container is
+// exactly as confined without it, and they are ignored (as crun does; a
+// client sets them only where SELinux runs). Where SELinux runs, hako
+// cannot apply them and refuses.
 func validateUnsupported(s *specs.Spec) error {
 	l := s.Linux
 	switch {
@@ -743,15 +756,15 @@ func validateUnsupported(s *specs.Spec) error {
 		return errors.New("linux.netDevices: moving network devices into the container is not supported")
 	case l.IntelRdt != nil:
 		return errors.New("linux.intelRdt: Intel RDT is not supported")
-	case l.MountLabel != "":
-		return fmt.Errorf("linux.mountLabel %q: SELinux is not supported", l.MountLabel)
+	case l.MountLabel != "" && SELinuxEnabled():
+		return fmt.Errorf("linux.mountLabel %q: SELinux runs on this host and hako cannot apply its labels", l.MountLabel)
 	}
 	if p := s.Process; p != nil {
 		if p.ApparmorProfile != "" {
 			return fmt.Errorf("process.apparmorProfile %q: AppArmor is not supported", p.ApparmorProfile)
 		}
-		if p.SelinuxLabel != "" {
-			return fmt.Errorf("process.selinuxLabel %q: SELinux is not supported", p.SelinuxLabel)
+		if p.SelinuxLabel != "" && SELinuxEnabled() {
+			return fmt.Errorf("process.selinuxLabel %q: SELinux runs on this host and hako cannot apply its labels", p.SelinuxLabel)
 		}
 	}
 	return nil

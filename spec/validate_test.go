@@ -594,11 +594,21 @@ func TestSysctlParts(t *testing.T) {
 }
 
 func TestValidateUnsupported(t *testing.T) {
+	enabled := SELinuxEnabled
+	t.Cleanup(func() { SELinuxEnabled = enabled })
+	SELinuxEnabled = func() bool { return true }
 	runValidateCases(t, []validateCase{
 		{"netDevices", func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}} }, "linux.netDevices"},
 		{"intelRdt", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, "linux.intelRdt"},
-		{"mountLabel", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:x" }, "linux.mountLabel"},
+		{"mountLabel on an SELinux host", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:x" }, "linux.mountLabel"},
 		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "p" }, "process.apparmorProfile"},
-		{"selinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, "process.selinuxLabel"},
+		{"selinux on an SELinux host", func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, "process.selinuxLabel"},
+	})
+	// Without SELinux on the host, labels confine nothing and are ignored.
+	SELinuxEnabled = func() bool { return false }
+	runValidateCases(t, []validateCase{
+		{"mountLabel without SELinux", func(s *specs.Spec) { s.Linux.MountLabel = "system_u:x" }, ""},
+		{"selinux without SELinux", func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, ""},
+		{"apparmor still refused", func(s *specs.Spec) { s.Process.ApparmorProfile = "p" }, "process.apparmorProfile"},
 	})
 }

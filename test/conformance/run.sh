@@ -90,7 +90,6 @@ declare -A SKIP=(
 	[process_rlimits]="suite: runtimetest is a Go program, and Go raises its own soft RLIMIT_NOFILE to hard-1 at start, so it reads 3999, not the 3000 set"
 	[start]="suite: it requires start without process to succeed (its check is inverted: the spec says error); create without process is refused by hako, runc and crun"
 	[misc_props]="suite: its first case runs /runtimetest, which it never copies into the bundle, so create fails for a runtime that checks the program at create (hako, runc, crun)"
-	[linux_mount_label]="hako: no SELinux here; hako refuses a label it cannot apply (docs/compatibility.md); runc 1.1.5 fails too (the kernel refuses context=), crun 1.8.1 passes by ignoring it"
 )
 
 if [ "$(id -u)" -ne 0 ]; then
