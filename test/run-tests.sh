@@ -152,14 +152,16 @@ job=
 wait "$summarize_pid"
 summary_rc=$?
 
-# counts FILE LABEL: the passed and failed numbers of the last summary
-# line of FILE ("LABEL: N passed, M failed" or "N passed, M failed").
+# counts FILE LABEL: the passed, failed and skipped numbers of the last
+# summary line of FILE ("LABEL: N passed, M failed[, K skipped]", with or
+# without the label).
 counts() {
-	sed -n -E "s/^(${2}: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/p" "$1" | tail -n1
+	sed -n -E "s/^(${2}: )?([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\2 \3 \5/p" "$1" | tail -n1
 }
-read -r total_passed total_failed < <(counts "$work/gotest.out" "go test")
+read -r total_passed total_failed total_skipped < <(counts "$work/gotest.out" "go test")
 total_passed=${total_passed:-0}
 total_failed=${total_failed:-1}
+total_skipped=${total_skipped:-0}
 [ "$test_rc" -eq 0 ] && [ "$summary_rc" -eq 0 ] || { [ "$total_failed" -gt 0 ] || total_failed=1; }
 
 # The tiers that boot a real systemd (in a namespace container) and a VM
@@ -174,7 +176,7 @@ else
 		echo "== $tier tier (test/$tier/run.sh)"
 		"$top/test/$tier/run.sh" 2>&1 | sed -u -E "s/^([0-9]+ passed, [0-9]+ failed.*)\$/$tier tier: \\1/" | tee "$work/$tier.out"
 		rc=${PIPESTATUS[0]}
-		read -r p f < <(counts "$work/$tier.out" "$tier tier")
+		read -r p f k < <(counts "$work/$tier.out" "$tier tier")
 		if [ -z "${p:-}" ]; then
 			echo "$tier tier: no summary line (exit status $rc)"
 			p=0 f=1
@@ -183,10 +185,17 @@ else
 		fi
 		total_passed=$((total_passed + p))
 		total_failed=$((total_failed + f))
+		total_skipped=$((total_skipped + ${k:-0}))
 	done
 fi
 
-echo "$total_passed passed, $total_failed failed"
+# Skipped checks are never counted as passed; each tier says why it
+# skipped what it did.
+if [ "$total_skipped" -gt 0 ]; then
+	echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+else
+	echo "$total_passed passed, $total_failed failed"
+fi
 if [ "$total_failed" -gt 0 ] || [ ${#failed_steps[@]} -gt 0 ]; then
 	exit 1
 fi
