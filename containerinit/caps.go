@@ -5,7 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -78,22 +78,29 @@ func (cs *capSets) applyWithUser(u *specs.User) error {
 			return fmt.Errorf("prctl(PR_SET_KEEPCAPS): %w", err)
 		}
 	}
-	gids := make([]int, len(u.AdditionalGids))
-	for i, g := range u.AdditionalGids {
-		gids[i] = int(g)
+	// The credentials change on this thread only, with raw system calls:
+	// it is the thread that execs next (the init's main goroutine is
+	// locked to it), and exec ends every other thread. syscall.Setresuid
+	// and friends would change every thread of the runtime, each a
+	// signal and a wait (AllThreadsSyscall), for threads about to vanish.
+	gids := make([]uint32, len(u.AdditionalGids))
+	copy(gids, u.AdditionalGids)
+	var gidp unsafe.Pointer
+	if len(gids) > 0 {
+		gidp = unsafe.Pointer(&gids[0])
 	}
-	if err := syscall.Setgroups(gids); err != nil {
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), uintptr(gidp), 0); e != 0 {
 		// setgroups is denied in a user namespace whose gid map was
 		// written with setgroups=deny; then there is nothing to set.
 		if len(gids) > 0 || !isSetgroupsDenied() {
-			return fmt.Errorf("set process.user.additionalGids %v: %w", u.AdditionalGids, err)
+			return fmt.Errorf("set process.user.additionalGids %v: %w", u.AdditionalGids, e)
 		}
 	}
-	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("set process.user.gid %d: %w", u.GID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
+		return fmt.Errorf("set process.user.gid %d: %w", u.GID, e)
 	}
-	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("set process.user.uid %d: %w", u.UID, err)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
+		return fmt.Errorf("set process.user.uid %d: %w", u.UID, e)
 	}
 	if !cs.set {
 		return nil
