@@ -277,7 +277,8 @@ static char *look_path(struct plan *pl)
 	if (!path)
 		path = DEFAULT_PATH;
 	const char *start = path;
-	for (;;) {
+	// An empty PATH has no directories (Go's filepath.SplitList).
+	for (; *path;) {
 		const char *end = strchr(start, ':');
 		size_t n = end ? (size_t)(end - start) : strlen(start);
 		char *p;
