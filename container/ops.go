@@ -55,9 +55,10 @@ func (c *Container) Start() error {
 	if err := awaitExec(conn, seccompConfig, c.State.Pid, st, nil); err != nil {
 		return fmt.Errorf("start container %q: %w", c.State.ID, err)
 	}
-	// Not saved: the status is read from the init itself (liveStatus),
-	// and the start socket is gone, which makes it running.
 	c.State.Status = specs.StateRunning
+	if err := c.save(); err != nil {
+		return err
+	}
 	if c.State.Hooks != nil && len(c.State.Hooks.Poststart) > 0 {
 		st, _ := json.Marshal(c.State.OCIState())
 		if err := hooks.Run("poststart", c.State.Hooks.Poststart, st); err != nil {

@@ -59,7 +59,10 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 	}
 	norm := func(s string) []string {
 		var out []string
-		for _, l := range strings.Split(strings.ReplaceAll(s, "\r", ""), "\n") {
+		// The terminal may echo control characters script sends
+		// (NUL, end of file) as ^@ or ^D.
+		s = strings.NewReplacer("\r", "", "^@", "", "^D", "", "\x00", "", "\x04", "").Replace(s)
+		for _, l := range strings.Split(s, "\n") {
 			if l = strings.TrimSpace(l); l != "" {
 				out = append(out, strings.Join(strings.Fields(l), " "))
 			}
