@@ -1032,58 +1032,7 @@ EOF
 chmod 755 "$GOHELLO"
 
 # LD_PRELOAD shim for crun: RLIMIT_MEMLOCK raises that fail with EPERM succeed.
-cat >"$W/memlock-shim.c" <<'EOF'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/types.h>
-
-int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
-{
-	static int (*real)(__rlimit_resource_t, const struct rlimit *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "setrlimit");
-	int r = real(res, rl);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK)
-		return 0;
-	return r;
-}
-
-int setrlimit64(__rlimit_resource_t res, const struct rlimit64 *rl)
-{
-	static int (*real)(__rlimit_resource_t, const struct rlimit64 *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "setrlimit64");
-	int r = real(res, rl);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK)
-		return 0;
-	return r;
-}
-
-int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, struct rlimit64 *ol)
-{
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *, struct rlimit64 *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "prlimit64");
-	int r = real(pid, res, nl, ol);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK && nl)
-		return 0;
-	return r;
-}
-
-int prlimit(pid_t pid, __rlimit_resource_t res, const struct rlimit *nl, struct rlimit *ol)
-{
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit *, struct rlimit *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "prlimit");
-	int r = real(pid, res, nl, ol);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK && nl)
-		return 0;
-	return r;
-}
-EOF
-gcc -O2 -shared -fPIC -o "$SHIM" "$W/memlock-shim.c" -ldl || exit 1
+gcc -O2 -shared -fPIC -o "$SHIM" "$TOP/test/tools/memlock-shim.c" -ldl || exit 1
 chmod 755 "$SHIM"
 
 # rootless: the bench user (added if missing, with subordinate ranges), a rootfs copy

@@ -265,36 +265,7 @@ crun)
 	command -v gcc >/dev/null || fail_setup "gcc is needed for crun's RLIMIT_MEMLOCK shim"
 	# crun raises RLIMIT_MEMLOCK to load its device program and stops when
 	# that is refused (no CAP_SYS_RESOURCE here): let the refusal pass.
-	cat >"$work/bin/memlock-shim.c" <<'EOF'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <sys/resource.h>
-#include <sys/types.h>
-
-int setrlimit(__rlimit_resource_t res, const struct rlimit *rl)
-{
-	static int (*real)(__rlimit_resource_t, const struct rlimit *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "setrlimit");
-	int r = real(res, rl);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK)
-		return 0;
-	return r;
-}
-
-int prlimit64(pid_t pid, __rlimit_resource_t res, const struct rlimit64 *nl, struct rlimit64 *ol)
-{
-	static int (*real)(pid_t, __rlimit_resource_t, const struct rlimit64 *, struct rlimit64 *);
-	if (!real)
-		real = dlsym(RTLD_NEXT, "prlimit64");
-	int r = real(pid, res, nl, ol);
-	if (r < 0 && errno == EPERM && res == RLIMIT_MEMLOCK && nl)
-		return 0;
-	return r;
-}
-EOF
-	gcc -O2 -shared -fPIC -o "$work/bin/memlock-shim.so" "$work/bin/memlock-shim.c" -ldl ||
+	gcc -O2 -shared -fPIC -o "$work/bin/memlock-shim.so" "$top/test/tools/memlock-shim.c" -ldl ||
 		fail_setup "cannot build the memlock shim"
 	# crun 1.8.1 knows runtime-spec up to 1.1 and refuses the suite's
 	# ociVersion 1.3.0 ("unknown version specified"): for the comparison,
